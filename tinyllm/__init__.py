@@ -1,0 +1,85 @@
+"""tinyllm: a from-scratch deep-learning library that teaches how language models are trained.
+
+``import tinyllm as tl`` gives tensors with autograd (``tl.tensor``), the ops
+(``tl.exp``, ``tl.cat``, ...), devices and random generators, and gradient checking
+(``tl.gradcheck``).
+"""
+
+from __future__ import annotations
+
+from tinyllm.backend import (
+    Device,
+    DeviceError,
+    Generator,
+    bool_ as bool,  # noqa: A001 (tl.bool, as torch.bool)
+    cuda_is_available,
+    float16,
+    float32,
+    float64,
+    get_rng_state,
+    int32,
+    int64,
+    manual_seed,
+    set_rng_state,
+)
+from tinyllm.backend import as_device as device
+from tinyllm.creation import (
+    arange,
+    full,
+    full_like,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    randperm,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from tinyllm.gradcheck import GradcheckError, GradcheckReport, gradcheck
+from tinyllm.ops import (
+    abs,  # noqa: A004
+    add,
+    amax,
+    amin,
+    argmax,
+    argmin,
+    cat,
+    clamp,
+    div,
+    exp,
+    gelu,
+    log,
+    log_softmax,
+    logsumexp,
+    masked_fill,
+    matmul,
+    max,  # noqa: A004
+    mean,
+    min,  # noqa: A004
+    mul,
+    neg,
+    permute,
+    pow,  # noqa: A004
+    relu,
+    reshape,
+    sigmoid,
+    softmax,
+    split,
+    sqrt,
+    squeeze,
+    stack,
+    sub,
+    sum,  # noqa: A004
+    tanh,
+    transpose,
+    unsqueeze,
+    var,
+    where,
+)
+from tinyllm.tensor import Function, Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+
+__version__ = "0.1.0"

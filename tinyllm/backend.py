@@ -1,0 +1,304 @@
+"""NumPy or CuPy: devices, the array module, random generators.
+
+This is the only module in tinyllm that knows there are two array libraries.
+Everything else asks it for ``xp`` — the module whose functions work on a given
+array — and writes ``xp.exp(x)`` once for both devices.
+
+A device is named like PyTorch's: ``"cpu"``, ``"cuda"`` (the current GPU) or
+``"cuda:N"``. CuPy is imported only when a CUDA device is first asked for, so
+tinyllm installs and runs without it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any, Sequence
+
+import numpy
+
+float32 = numpy.dtype("float32")
+float64 = numpy.dtype("float64")
+float16 = numpy.dtype("float16")
+int32 = numpy.dtype("int32")
+int64 = numpy.dtype("int64")
+bool_ = numpy.dtype("bool")
+
+#: The dtype of floating-point tensors made from Python numbers (PyTorch's default).
+DEFAULT_DTYPE = float32
+
+CUDA_INSTALL_HINT = 'pip install "tinyllm[cuda]"'
+
+
+class DeviceError(RuntimeError):
+    """A device that is unavailable, malformed, or mixed with another one in an op."""
+
+
+# ----------------------------------------------------------------------------- devices
+
+
+@dataclass(frozen=True)
+class Device:
+    """Where a tensor's data lives: ``Device("cpu")`` or ``Device("cuda", 0)``.
+
+    Compares equal to its string form, so ``x.device == "cpu"`` reads naturally.
+    """
+
+    type: str
+    index: int | None = None
+
+    def __str__(self) -> str:
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __repr__(self) -> str:
+        return f"device('{self}')"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, str):
+            try:
+                other = as_device(other)
+            except DeviceError:
+                return False
+        if not isinstance(other, Device):
+            return NotImplemented
+        return (self.type, self.index) == (other.type, other.index)
+
+    def __hash__(self) -> int:
+        return hash((self.type, self.index))
+
+
+CPU = Device("cpu")
+
+
+def as_device(spec: str | Device) -> Device:
+    """Parse ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` into a :class:`Device`.
+
+    ``"cuda"`` means the current GPU and resolves to its index, so that two
+    spellings of the same GPU compare equal.
+    """
+    if isinstance(spec, Device):
+        return spec
+    if not isinstance(spec, str):
+        raise DeviceError(f"device must be a string like 'cpu' or 'cuda:0', got {spec!r}")
+    if spec == "cpu":
+        return CPU
+    kind, _, index = spec.partition(":")
+    if kind != "cuda" or (index and not index.isdigit()):
+        raise DeviceError(f"unknown device {spec!r}: expected 'cpu', 'cuda' or 'cuda:N'")
+    cp = cupy()
+    if not index:
+        return Device("cuda", cp.cuda.runtime.getDevice())
+    n = int(index)
+    count = cp.cuda.runtime.getDeviceCount()
+    if n >= count:
+        raise DeviceError(f"device {spec!r} does not exist: this machine has {count} GPU(s)")
+    return Device("cuda", n)
+
+
+_cupy: ModuleType | None = None
+
+
+def cupy() -> ModuleType:
+    """Import CuPy and check that it sees a GPU, or raise a :class:`DeviceError` saying why."""
+    global _cupy
+    if _cupy is not None:
+        return _cupy
+    try:
+        import cupy as cp  # noqa: PLC0415 (optional dependency, imported on first use)
+
+        count = cp.cuda.runtime.getDeviceCount()
+    except Exception as error:  # ImportError, or CUDA's own driver/runtime errors
+        raise DeviceError(
+            "device 'cuda' is not available: CuPy could not be used "
+            f"({type(error).__name__}: {error}). Install it with: {CUDA_INSTALL_HINT}"
+        ) from error
+    if count == 0:
+        raise DeviceError(f"device 'cuda' is not available: CuPy sees no GPU. ({CUDA_INSTALL_HINT})")
+    _cupy = cp
+    return cp
+
+
+def cuda_is_available() -> bool:
+    """True when CuPy imports and sees at least one GPU."""
+    try:
+        cupy()
+    except DeviceError:
+        return False
+    return True
+
+
+def is_cuda_array(a: Any) -> bool:
+    return type(a) is not numpy.ndarray and _cupy is not None and isinstance(a, _cupy.ndarray)
+
+
+def device_of(a: Any) -> Device:
+    """The device an array lives on."""
+    if type(a) is numpy.ndarray or not is_cuda_array(a):
+        return CPU
+    return Device("cuda", a.device.id)
+
+
+def get_array_module(a: Any) -> ModuleType:
+    """``numpy`` for host arrays, ``cupy`` for GPU arrays: the ``xp`` of the docstrings."""
+    if type(a) is numpy.ndarray or _cupy is None:
+        return numpy
+    return _cupy.get_array_module(a)
+
+
+def array_module(dev: Device) -> ModuleType:
+    return numpy if dev.type == "cpu" else cupy()
+
+
+def to_device(a: Any, dev: Device) -> Any:
+    """Return ``a`` as an array on ``dev`` (the same object when it is already there)."""
+    if dev.type == "cpu":
+        return a.get() if is_cuda_array(a) else numpy.asarray(a)
+    cp = cupy()
+    with cp.cuda.Device(dev.index):
+        if is_cuda_array(a) and a.device.id == dev.index:
+            return a
+        return cp.asarray(a)
+
+
+def check_same_device(arrays: Sequence[Any], op: str) -> None:
+    """Raise a :class:`DeviceError` naming the op and both devices when arrays live apart."""
+    first = arrays[0]
+    if type(first) is numpy.ndarray:  # the common case, kept cheap: all on the host
+        if all(type(a) is numpy.ndarray or not is_cuda_array(a) for a in arrays):
+            return
+    dev = device_of(first)
+    for other in arrays[1:]:
+        if device_of(other) != dev:
+            raise DeviceError(
+                f"{op}: tensors on different devices ({dev} and {device_of(other)}); "
+                "move them with .to(device) first"
+            )
+
+
+# ----------------------------------------------------------------------------- dtypes
+
+
+def is_floating(dtype: numpy.dtype) -> bool:
+    return dtype.kind == "f"
+
+
+def default_dtype_for(data: Any) -> numpy.dtype | None:
+    """The dtype PyTorch would give a tensor made from Python data.
+
+    Python floats become float32 (not NumPy's float64); ints int64; bools bool.
+    Arrays keep their own dtype, so ``tl.tensor(np.zeros(3))`` stays float64.
+    """
+    if hasattr(data, "dtype"):
+        return None
+    probe = numpy.asarray(data)
+    if probe.dtype.kind == "f":
+        return DEFAULT_DTYPE
+    return None
+
+
+# ----------------------------------------------------------------------------- special functions
+
+
+_erf_scalar = numpy.frompyfunc(math.erf, 1, 1)
+
+
+def erf(x: Any) -> Any:
+    """The error function erf(x) = 2/sqrt(pi) * integral_0^x exp(-t^2) dt, elementwise.
+
+    NumPy has no erf, so host arrays use the C library's through ``math.erf``
+    (exact to the last bit, but one Python call per element); CuPy has a kernel.
+    """
+    if is_cuda_array(x):
+        from cupyx.scipy.special import erf as cupy_erf  # noqa: PLC0415
+
+        return cupy_erf(x)
+    return _erf_scalar(x).astype(x.dtype, copy=False)
+
+
+def scatter_add(target: Any, index: Any, values: Any) -> None:
+    """``target[index] += values`` where repeated indices accumulate (unlike ``+=``)."""
+    if is_cuda_array(target):
+        import cupyx  # noqa: PLC0415
+
+        cupyx.scatter_add(target, index, values)
+    else:
+        numpy.add.at(target, index, values)
+
+
+# ----------------------------------------------------------------------------- random numbers
+
+
+class Generator:
+    """A seeded source of random numbers for one device.
+
+    Draws are made on the host by NumPy's PCG64 and copied to the device, so the
+    same seed gives the same numbers on CPU and GPU — initialization, dropout
+    masks and shuffles agree across devices (at the cost of a host-to-device copy
+    on GPU).
+    """
+
+    def __init__(self, device: str | Device = "cpu", seed: int | None = None) -> None:
+        self.device = as_device(device)
+        self._rng = numpy.random.Generator(numpy.random.PCG64(seed))
+
+    def manual_seed(self, seed: int) -> Generator:
+        self._rng = numpy.random.Generator(numpy.random.PCG64(seed))
+        return self
+
+    def get_state(self) -> dict:
+        return self._rng.bit_generator.state
+
+    def set_state(self, state: dict) -> None:
+        self._rng.bit_generator.state = state
+
+    def _place(self, a: numpy.ndarray) -> Any:
+        return a if self.device.type == "cpu" else to_device(a, self.device)
+
+    def normal(self, shape: tuple[int, ...], dtype: numpy.dtype) -> Any:
+        """Standard normal draws N(0, 1)."""
+        return self._place(self._rng.standard_normal(shape, dtype=dtype))
+
+    def uniform(self, shape: tuple[int, ...], dtype: numpy.dtype) -> Any:
+        """Uniform draws in [0, 1)."""
+        return self._place(self._rng.random(shape, dtype=dtype))
+
+    def integers(self, low: int, high: int, shape: tuple[int, ...]) -> Any:
+        """Integers drawn uniformly from [low, high)."""
+        return self._place(self._rng.integers(low, high, shape, dtype=numpy.int64))
+
+    def permutation(self, n: int) -> Any:
+        return self._place(self._rng.permutation(n))
+
+
+_default_generators: dict[Device, Generator] = {}
+_default_seed: int | None = None
+
+
+def default_generator(dev: str | Device = "cpu") -> Generator:
+    """The generator that random draws on ``dev`` use when none is passed."""
+    dev = as_device(dev)
+    gen = _default_generators.get(dev)
+    if gen is None:
+        gen = _default_generators[dev] = Generator(dev, _default_seed)
+    return gen
+
+
+def manual_seed(seed: int) -> None:
+    """Seed every device's default generator, so that all later draws repeat exactly."""
+    global _default_seed
+    _default_seed = seed
+    for gen in _default_generators.values():
+        gen.manual_seed(seed)
+    default_generator(CPU).manual_seed(seed)
+
+
+def get_rng_state() -> dict[Device, dict]:
+    """The state of every default generator (for :func:`set_rng_state`)."""
+    default_generator(CPU)
+    return {dev: gen.get_state() for dev, gen in _default_generators.items()}
+
+
+def set_rng_state(state: dict[Device, dict]) -> None:
+    for dev, s in state.items():
+        default_generator(dev).set_state(s)

@@ -1,0 +1,297 @@
+"""Elementwise ops: arithmetic, activations, clamp, where.
+
+Binary ops broadcast like NumPy (and PyTorch): shapes are aligned from the
+right and size-1 dimensions stretch. The backward pass undoes the stretching
+with :func:`unbroadcast`: a value that was used k times gets the sum of its
+k gradients.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from tinyllm.backend import erf, get_array_module
+from tinyllm.tensor import Function
+
+
+def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
+    """Sum ``grad`` down to ``shape``, the inverse of broadcasting ``shape`` up to ``grad.shape``.
+
+    Dimensions that broadcasting added in front are summed away; dimensions
+    where ``shape`` has size 1 are summed with keepdims.
+    """
+    if grad.shape == shape:
+        return grad
+    lead = grad.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1
+    )
+    return grad.sum(axis=axes, keepdims=True).reshape(shape)
+
+
+# ----------------------------------------------------------------------------- arithmetic
+
+
+class Add(Function):
+    """y = a + b;  dy/da = 1, dy/db = 1."""
+
+    def forward(self, a: Any, b: Any) -> Any:
+        self.shapes = a.shape, b.shape
+        return a + b
+
+    def backward(self, gy: Any) -> tuple[Any, Any]:
+        sa, sb = self.shapes
+        return unbroadcast(gy, sa), unbroadcast(gy, sb)
+
+
+class Sub(Function):
+    """y = a - b;  dy/da = 1, dy/db = -1."""
+
+    def forward(self, a: Any, b: Any) -> Any:
+        self.shapes = a.shape, b.shape
+        return a - b
+
+    def backward(self, gy: Any) -> tuple[Any, Any]:
+        sa, sb = self.shapes
+        return unbroadcast(gy, sa), unbroadcast(-gy, sb) if self.needs_grad(1) else None
+
+
+class Mul(Function):
+    """y = a * b;  dy/da = b, dy/db = a."""
+
+    def forward(self, a: Any, b: Any) -> Any:
+        self.a, self.b = a, b
+        return a * b
+
+    def backward(self, gy: Any) -> tuple[Any, Any]:
+        a, b = self.a, self.b
+        ga = unbroadcast(gy * b, a.shape) if self.needs_grad(0) else None
+        gb = unbroadcast(gy * a, b.shape) if self.needs_grad(1) else None
+        return ga, gb
+
+
+class Div(Function):
+    """y = a / b;  dy/da = 1/b, dy/db = -a/b^2 = -y/b."""
+
+    def forward(self, a: Any, b: Any) -> Any:
+        self.b = b
+        self.y = a / b
+        self.a_shape = a.shape
+        return self.y
+
+    def backward(self, gy: Any) -> tuple[Any, Any]:
+        ga = gy / self.b
+        gb = unbroadcast(-ga * self.y, self.b.shape) if self.needs_grad(1) else None
+        return unbroadcast(ga, self.a_shape), gb
+
+
+class Neg(Function):
+    """y = -x;  dy/dx = -1."""
+
+    def forward(self, x: Any) -> Any:
+        return -x
+
+    def backward(self, gy: Any) -> Any:
+        return -gy
+
+
+class Pow(Function):
+    """y = a^b for tensors a and b;  dy/da = b a^(b-1),  dy/db = a^b ln(a) (defined for a > 0)."""
+
+    def forward(self, a: Any, b: Any) -> Any:
+        self.a, self.b = a, b
+        self.y = a**b
+        return self.y
+
+    def backward(self, gy: Any) -> tuple[Any, Any]:
+        a, b, y = self.a, self.b, self.y
+        xp = get_array_module(a)
+        ga = unbroadcast(gy * b * a ** (b - 1), a.shape) if self.needs_grad(0) else None
+        gb = unbroadcast(gy * y * xp.log(a), b.shape) if self.needs_grad(1) else None
+        return ga, gb
+
+
+class PowScalar(Function):
+    """y = x^p for a Python number p;  dy/dx = p x^(p-1)."""
+
+    def forward(self, x: Any, p: float) -> Any:
+        self.x, self.p = x, p
+        return x**p
+
+    def backward(self, gy: Any) -> Any:
+        x, p = self.x, self.p
+        return gy * (p * x ** (p - 1))
+
+
+# ----------------------------------------------------------------------------- functions
+
+
+class Exp(Function):
+    """y = exp(x);  dy/dx = exp(x) = y."""
+
+    def forward(self, x: Any) -> Any:
+        self.y = get_array_module(x).exp(x)
+        return self.y
+
+    def backward(self, gy: Any) -> Any:
+        return gy * self.y
+
+
+class Log(Function):
+    """y = ln(x);  dy/dx = 1/x."""
+
+    def forward(self, x: Any) -> Any:
+        self.x = x
+        return get_array_module(x).log(x)
+
+    def backward(self, gy: Any) -> Any:
+        return gy / self.x
+
+
+class Sqrt(Function):
+    """y = sqrt(x);  dy/dx = 1 / (2 sqrt(x)) = 0.5 / y."""
+
+    def forward(self, x: Any) -> Any:
+        self.y = get_array_module(x).sqrt(x)
+        return self.y
+
+    def backward(self, gy: Any) -> Any:
+        return gy * 0.5 / self.y
+
+
+class Abs(Function):
+    """y = |x|;  dy/dx = sign(x), taken as 0 at x = 0 (as PyTorch does)."""
+
+    def forward(self, x: Any) -> Any:
+        xp = get_array_module(x)
+        self.sign = xp.sign(x)
+        return xp.abs(x)
+
+    def backward(self, gy: Any) -> Any:
+        return gy * self.sign
+
+
+class Tanh(Function):
+    """y = tanh(x);  dy/dx = 1 - tanh(x)^2 = 1 - y^2."""
+
+    def forward(self, x: Any) -> Any:
+        self.y = get_array_module(x).tanh(x)
+        return self.y
+
+    def backward(self, gy: Any) -> Any:
+        y = self.y
+        return gy * (1 - y * y)
+
+
+class Sigmoid(Function):
+    """y = 1 / (1 + exp(-x));  dy/dx = y (1 - y).
+
+    Computed from z = exp(-|x|) <= 1 so that no exp overflows: for x >= 0,
+    y = 1 / (1 + z); for x < 0, y = z / (1 + z).
+    """
+
+    def forward(self, x: Any) -> Any:
+        xp = get_array_module(x)
+        z = xp.exp(-xp.abs(x))
+        self.y = xp.where(x >= 0, 1, z) / (1 + z)
+        return self.y
+
+    def backward(self, gy: Any) -> Any:
+        y = self.y
+        return gy * y * (1 - y)
+
+
+class ReLU(Function):
+    """y = max(x, 0);  dy/dx = 1 where x > 0, else 0 (0 at the kink x = 0)."""
+
+    def forward(self, x: Any) -> Any:
+        self.positive = x > 0
+        return x * self.positive
+
+    def backward(self, gy: Any) -> Any:
+        return gy * self.positive
+
+
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+class GELU(Function):
+    """y = x Phi(x), with Phi the standard normal CDF, Phi(x) = (1 + erf(x / sqrt 2)) / 2;
+    dy/dx = Phi(x) + x phi(x), with phi(x) = exp(-x^2 / 2) / sqrt(2 pi).
+    """
+
+    def forward(self, x: Any) -> Any:
+        self.x = x
+        self.cdf = 0.5 * (1 + erf(x * (1 / math.sqrt(2.0))))
+        return x * self.cdf
+
+    def backward(self, gy: Any) -> Any:
+        x = self.x
+        pdf = get_array_module(x).exp(-0.5 * x * x) * _INV_SQRT_2PI
+        return gy * (self.cdf + x * pdf)
+
+
+class GELUTanh(Function):
+    """GPT-2's approximation: y = x (1 + tanh(u)) / 2 with u = sqrt(2/pi) (x + 0.044715 x^3);
+    dy/dx = (1 + t) / 2 + x (1 - t^2) / 2 * sqrt(2/pi) (1 + 3 * 0.044715 x^2), t = tanh(u).
+    """
+
+    def forward(self, x: Any) -> Any:
+        self.x = x
+        self.t = get_array_module(x).tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))
+        return 0.5 * x * (1 + self.t)
+
+    def backward(self, gy: Any) -> Any:
+        x, t = self.x, self.t
+        du_dx = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
+        return gy * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du_dx)
+
+
+# ----------------------------------------------------------------------------- selection
+
+
+class Clamp(Function):
+    """y = min(max(x, lo), hi);  dy/dx = 1 where lo <= x <= hi, else 0 (PyTorch's convention)."""
+
+    def forward(self, x: Any, lo: float | None, hi: float | None) -> Any:
+        xp = get_array_module(x)
+        self.inside = xp.ones(x.shape, dtype=bool)
+        if lo is not None:
+            self.inside &= x >= lo
+        if hi is not None:
+            self.inside &= x <= hi
+        return xp.clip(x, lo, hi)
+
+    def backward(self, gy: Any) -> Any:
+        return gy * self.inside
+
+
+class Where(Function):
+    """y = a where cond else b (cond a bool array, broadcast);  dy/da = cond, dy/db = not cond."""
+
+    def forward(self, a: Any, b: Any, cond: Any) -> Any:
+        self.cond = cond
+        self.shapes = a.shape, b.shape
+        return get_array_module(a).where(cond, a, b)
+
+    def backward(self, gy: Any) -> tuple[Any, Any]:
+        sa, sb = self.shapes
+        zero = gy.dtype.type(0)
+        xp = get_array_module(gy)
+        ga = unbroadcast(xp.where(self.cond, gy, zero), sa) if self.needs_grad(0) else None
+        gb = unbroadcast(xp.where(self.cond, zero, gy), sb) if self.needs_grad(1) else None
+        return ga, gb
+
+
+class MaskedFill(Function):
+    """y = value where mask else x;  dy/dx = not mask (mask broadcasts to x's shape)."""
+
+    def forward(self, x: Any, mask: Any, value: float) -> Any:
+        xp = get_array_module(x)
+        self.mask = mask
+        return xp.where(mask, x.dtype.type(value), x)
+
+    def backward(self, gy: Any) -> Any:
+        return get_array_module(gy).where(self.mask, gy.dtype.type(0), gy)

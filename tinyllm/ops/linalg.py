@@ -1,0 +1,36 @@
+"""Matrix multiplication, batched and broadcast like ``numpy.matmul`` / ``torch.matmul``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tinyllm.ops.elementwise import unbroadcast
+from tinyllm.tensor import Function
+
+
+class MatMul(Function):
+    """Y = A @ B over the last two axes (leading axes broadcast);
+    dA = dY @ B^T,  dB = A^T @ dY  (each summed over broadcast batch axes).
+
+    A 1-D operand is a row vector on the left or a column vector on the right, as
+    in NumPy; backward treats it as that matrix and drops the added axis again.
+    """
+
+    def forward(self, a: Any, b: Any) -> Any:
+        self.a, self.b = a, b
+        return a @ b
+
+    def backward(self, gy: Any) -> tuple[Any, Any]:
+        a, b = self.a, self.b
+        a2 = a.reshape(1, -1) if a.ndim == 1 else a
+        b2 = b.reshape(-1, 1) if b.ndim == 1 else b
+        if a.ndim == 1:
+            gy = gy[..., None, :] if b.ndim > 1 else gy[..., None]
+        if b.ndim == 1:
+            gy = gy[..., None]
+        ga = gb = None
+        if self.needs_grad(0):
+            ga = unbroadcast(gy @ b2.swapaxes(-1, -2), a2.shape).reshape(a.shape)
+        if self.needs_grad(1):
+            gb = unbroadcast(a2.swapaxes(-1, -2) @ gy, b2.shape).reshape(b.shape)
+        return ga, gb

@@ -1,0 +1,109 @@
+"""Reductions: sum, mean, max and min.
+
+A reduction's backward spreads each output gradient back over the elements it
+summarised. ``keepdim=False`` removed the reduced axes, so the gradient first
+gets them back as size-1 axes (:func:`restore_axes`) and then broadcasts.
+
+Ties in max and min follow PyTorch:
+
+- ``amax``/``amin`` and the full reductions ``x.max()``/``x.min()`` share the
+  gradient equally among all elements equal to the extreme;
+- ``x.max(dim)``/``x.min(dim)`` return indices too, and the gradient goes to the
+  element at the returned index only (the first occurrence).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tinyllm.backend import get_array_module
+from tinyllm.tensor import Function
+
+Axes = tuple[int, ...] | None
+
+
+def restore_axes(grad: Any, axes: Axes, ndim: int, keepdim: bool) -> Any:
+    """Re-insert the size-1 axes that a reduction with ``keepdim=False`` removed."""
+    if keepdim or (axes is None and grad.ndim == ndim):
+        return grad
+    if axes is None:
+        return grad.reshape((1,) * ndim)
+    return get_array_module(grad).expand_dims(grad, axes)
+
+
+class Sum(Function):
+    """y = sum of x over ``axes``;  dy/dx_i = 1 for every summed element."""
+
+    def forward(self, x: Any, axes: Axes, keepdim: bool) -> Any:
+        self.shape, self.axes, self.keepdim = x.shape, axes, keepdim
+        return x.sum(axis=axes, keepdims=keepdim)
+
+    def backward(self, gy: Any) -> Any:
+        g = restore_axes(gy, self.axes, len(self.shape), self.keepdim)
+        return get_array_module(gy).broadcast_to(g, self.shape)
+
+
+class Mean(Function):
+    """y = (1/n) sum of x over ``axes``;  dy/dx_i = 1/n."""
+
+    def forward(self, x: Any, axes: Axes, keepdim: bool) -> Any:
+        self.shape, self.axes, self.keepdim = x.shape, axes, keepdim
+        y = x.mean(axis=axes, keepdims=keepdim)
+        self.n = x.size // max(y.size, 1)
+        return y
+
+    def backward(self, gy: Any) -> Any:
+        g = restore_axes(gy, self.axes, len(self.shape), self.keepdim) / self.n
+        return get_array_module(gy).broadcast_to(g, self.shape)
+
+
+class AMax(Function):
+    """y = max of x over ``axes``;  dy/dx_i = 1/k for each of the k elements equal to the max."""
+
+    reduce = "max"
+
+    def forward(self, x: Any, axes: Axes, keepdim: bool) -> Any:
+        self.axes, self.keepdim, self.ndim = axes, keepdim, x.ndim
+        y = getattr(x, self.reduce)(axis=axes, keepdims=True)
+        self.winners = x == y
+        self.count = self.winners.sum(axis=axes, keepdims=True, dtype=x.dtype)
+        return y if keepdim else y.reshape(()) if axes is None else y.squeeze(axes)
+
+    def backward(self, gy: Any) -> Any:
+        g = restore_axes(gy, self.axes, self.ndim, self.keepdim)
+        return self.winners * (g / self.count)
+
+
+class AMin(AMax):
+    """y = min of x over ``axes``;  dy/dx_i = 1/k for each of the k elements equal to the min."""
+
+    reduce = "min"
+
+
+class MaxDim(Function):
+    """y = max of x along ``dim`` (indices kept);  dy/dx = 1 at the first maximal element only."""
+
+    pick = "argmax"
+
+    def forward(self, x: Any, dim: int, keepdim: bool) -> Any:
+        xp = get_array_module(x)
+        self.shape, self.dim, self.keepdim = x.shape, dim, keepdim
+        index = xp.expand_dims(getattr(x, self.pick)(axis=dim), dim)
+        self.indices = index if keepdim else index.squeeze(dim)
+        y = xp.take_along_axis(x, index, axis=dim)
+        return y if keepdim else y.squeeze(dim)
+
+    def backward(self, gy: Any) -> Any:
+        xp = get_array_module(gy)
+        index = self.indices if self.keepdim else xp.expand_dims(self.indices, self.dim)
+        g = gy if self.keepdim else xp.expand_dims(gy, self.dim)
+        positions = xp.arange(self.shape[self.dim]).reshape(
+            [-1 if d == self.dim else 1 for d in range(len(self.shape))]
+        )
+        return (positions == index) * g
+
+
+class MinDim(MaxDim):
+    """y = min of x along ``dim`` (indices kept);  dy/dx = 1 at the first minimal element only."""
+
+    pick = "argmin"
