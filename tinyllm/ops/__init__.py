@@ -58,24 +58,30 @@ NOT_DIFFERENTIABLE = ("argmax", "argmin")
 
 
 def _lift(x: Any, like: Tensor) -> Tensor:
-    """A tensor for ``x`` (a Python number or array) on ``like``'s device.
+    """A constant tensor for ``x`` (a Python number or an array) on ``like``'s device.
 
-    A number takes ``like``'s dtype, except that a float meeting an integer tensor
-    gives the default float dtype (``int_tensor * 0.5`` is float32, as in PyTorch).
+    A number takes ``like``'s dtype, so ``x * 2`` stays float32; an array keeps its own.
     """
-    if isinstance(x, Tensor):
-        return x
-    dtype = like.dtype
-    if not backend.is_floating(dtype) and isinstance(x, float):
-        dtype = backend.DEFAULT_DTYPE
-    xp = backend.get_array_module(like.data)
-    return _new_tensor(xp.asarray(x, dtype=dtype))
+    if not isinstance(x, (bool, int, float)):
+        return _new_tensor(backend.to_device(x, like.device))
+    return _new_tensor(backend.get_array_module(like.data).asarray(x, dtype=like.dtype))
 
 
 def _pair(a: Any, b: Any, op: str) -> tuple[Tensor, Tensor]:
+    """Both operands of a binary op as tensors.
+
+    A Python float meeting an integer tensor makes the result float32, as in
+    PyTorch (``int_tensor * 0.5``), so the tensor is converted first.
+    """
     if isinstance(a, Tensor):
+        if isinstance(b, Tensor):
+            return a, b
+        if isinstance(b, float) and not backend.is_floating(a.dtype):
+            a = to_dtype(a, backend.DEFAULT_DTYPE)
         return a, _lift(b, a)
     if isinstance(b, Tensor):
+        if isinstance(a, float) and not backend.is_floating(b.dtype):
+            b = to_dtype(b, backend.DEFAULT_DTYPE)
         return _lift(a, b), b
     raise TypeError(f"{op}: expected at least one Tensor, got {type(a).__name__} and {type(b).__name__}")
 
