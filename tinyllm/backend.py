@@ -213,7 +213,7 @@ def erf(x: Any) -> Any:
         from cupyx.scipy.special import erf as cupy_erf  # noqa: PLC0415
 
         return cupy_erf(x)
-    return _erf_scalar(x).astype(x.dtype, copy=False)
+    return numpy.asarray(_erf_scalar(x), dtype=x.dtype)  # a 0-d input gives back a Python float
 
 
 def scatter_add(target: Any, index: Any, values: Any) -> None:

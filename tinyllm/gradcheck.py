@@ -147,13 +147,18 @@ def gradcheck(
                 f"gradcheck: {name} has dtype {t.dtype}; check in float64 (.double()), since "
                 "float32 rounding swamps finite differences"
             )
+        if not t.is_leaf:  # backward would not stop at it, and its .grad would stay empty
+            raise ValueError(
+                f"gradcheck: {name} was computed by an op ({type(t.grad_fn).__name__}); pass a leaf "
+                "tensor instead, e.g. x.detach().requires_grad_()"
+            )
 
     rng_state = backend.get_rng_state()
     saved_grads = [t.grad for _, t in checked]
     originals = [t.data for _, t in checked]
     for _, t in checked:  # work on private contiguous copies; the originals come back at the end
         t.data = t.data.copy()
-    snapshots = [a.data.copy() for a in args if isinstance(a, Tensor)]
+    snapshots = [(n, a, a.data.copy()) for n, a in zip(names, args) if isinstance(a, Tensor)]
     try:
         return _check(fn, args, checked, snapshots, rng_state, eps, atol, rtol, mode,
                       full_max_size, n_directions, seed, raise_on_fail)  # fmt: skip
@@ -219,10 +224,9 @@ def _check(
         else:
             rows.append(_check_directions(name, t, g, s, s0, eps, atol, rtol, n_directions, rng))
 
-    tensors = [a for a in args if isinstance(a, Tensor)]
-    for i, (a, before) in enumerate(zip(tensors, snapshots)):
+    for name, a, before in snapshots:
         if not _same(a.data, before):
-            problems.append(f"fn modified its input {i} in place")
+            problems.append(f"fn modified {name} in place")
 
     report = GradcheckReport(rows, eps, atol, rtol, problems)
     if raise_on_fail and not report.passed:
@@ -241,7 +245,7 @@ def _compare(
     """A report row from the numeric and analytic values (and one-sided slopes) at each probe."""
     err = numpy.abs(numeric - analytic)
     tol = atol + rtol * numpy.abs(numeric)
-    bad = err > tol
+    bad = ~(err <= tol)  # a NaN gradient is bad too (NaN > tol would say it is not)
     kink = numpy.abs(right - left) > atol + rtol * numpy.maximum(numpy.abs(left), numpy.abs(right))
     worst = int(numpy.argmax(err / tol)) if err.size else 0
     status = "PASS" if not bad.any() else "KINK" if kink[bad].all() else "FAIL"

@@ -636,13 +636,19 @@ class Tensor:
 def _new_tensor(data: Any) -> Tensor:
     """A fresh tensor around ``data`` that requires no grad (the engine's fast constructor)."""
     t = Tensor.__new__(Tensor)
-    t.data = data
+    t.data = _array(data)
     t.grad = None
     t.requires_grad = False
     t._ctx = None
     t._version = 0
     t._retains_grad = False
     return t
+
+
+def _array(data: Any) -> Any:
+    """NumPy returns 0-d results as scalars (``numpy.float32``), which in-place ops cannot
+    change; a tensor holds a 0-d array instead."""
+    return numpy.asarray(data) if isinstance(data, numpy.generic) else data
 
 
 def _data(x: Any) -> Any:
@@ -746,7 +752,7 @@ def _run_backward(root: Tensor, grad: Any, retain_graph: bool) -> None:
 
 def _accumulate_grad(t: Tensor, g: Any, handed_out: set[int]) -> None:
     if t.grad is not None:
-        t.grad.data = t.grad.data + g
+        t.grad.data = _array(t.grad.data + g)
         return
     if id(g) in handed_out or not g.flags.owndata:
         g = g.copy()

@@ -67,37 +67,51 @@ def _lift(x: Any, like: Tensor) -> Tensor:
     return _new_tensor(backend.get_array_module(like.data).asarray(x, dtype=like.dtype))
 
 
-def _pair(a: Any, b: Any, op: str) -> tuple[Tensor, Tensor]:
-    """Both operands of a binary op as tensors.
+def _meet_number(t: Tensor, x: Any) -> Tensor:
+    """``t`` converted where a Python number changes the result's kind, as in PyTorch:
+    a float makes an integer or bool tensor float32 (``int_tensor * 0.5``), an int makes
+    a bool tensor int64 (``mask + 1`` counts rather than or-ing)."""
+    if isinstance(x, float) and not backend.is_floating(t.dtype):
+        return to_dtype(t, backend.DEFAULT_DTYPE)
+    if isinstance(x, int) and not isinstance(x, bool) and t.dtype == backend.bool_:
+        return to_dtype(t, backend.int64)
+    return t
 
-    A Python float meeting an integer tensor makes the result float32, as in
-    PyTorch (``int_tensor * 0.5``), so the tensor is converted first.
-    """
+
+def _promote(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+    """A floating tensor meeting an integer or bool one keeps its dtype (PyTorch's rule;
+    NumPy would widen float32 with int64 to float64)."""
+    if backend.is_floating(a.dtype) and not backend.is_floating(b.dtype):
+        return a, to_dtype(b, a.dtype)
+    if backend.is_floating(b.dtype) and not backend.is_floating(a.dtype):
+        return to_dtype(a, b.dtype), b
+    return a, b
+
+
+def _pair(a: Any, b: Any, op: str) -> tuple[Tensor, Tensor]:
+    """Both operands of a binary op as tensors, converted by PyTorch's dtype rules."""
     if isinstance(a, Tensor):
         if isinstance(b, Tensor):
-            return a, b
-        if isinstance(b, float) and not backend.is_floating(a.dtype):
-            a = to_dtype(a, backend.DEFAULT_DTYPE)
-        return a, _lift(b, a)
+            return _promote(a, b)
+        a = _meet_number(a, b)
+        return _promote(a, _lift(b, a))
     if isinstance(b, Tensor):
-        if isinstance(a, float) and not backend.is_floating(b.dtype):
-            b = to_dtype(b, backend.DEFAULT_DTYPE)
-        return _lift(a, b), b
+        b = _meet_number(b, a)
+        return _promote(_lift(a, b), b)
     raise TypeError(f"{op}: expected at least one Tensor, got {type(a).__name__} and {type(b).__name__}")
 
 
 def _dim(dim: int, ndim: int, op: str) -> int:
-    """A dimension index made non-negative, or an IndexError naming the op."""
-    if not -ndim <= dim < builtins.max(ndim, 1):
+    """A dimension index made non-negative, or an IndexError naming the op (a 0-d tensor has none)."""
+    if not -ndim <= dim < ndim:
         raise IndexError(f"{op}: dim {dim} is out of range for a tensor with {ndim} dimension(s)")
-    return dim % builtins.max(ndim, 1)
+    return dim % ndim
 
 
 def _dims(dim: int | Sequence[int] | None, ndim: int, op: str) -> tuple[int, ...] | None:
-    if dim is None:
-        return None
-    dims = (dim,) if isinstance(dim, int) else tuple(dim)
-    return tuple(_dim(d, ndim, op) for d in dims)
+    """The axes to reduce over; None for all of them, also for an empty ``dim`` (PyTorch's reading)."""
+    dims = () if dim is None else (dim,) if isinstance(dim, int) else tuple(dim)
+    return tuple(_dim(d, ndim, op) for d in dims) or None
 
 
 def _shape_args(shape: tuple[Any, ...]) -> tuple[int, ...]:
@@ -123,7 +137,11 @@ def mul(a: Any, b: Any) -> Tensor:
 
 
 def div(a: Any, b: Any) -> Tensor:
-    return Div.apply(*_pair(a, b, "div"))
+    """True division: integer operands give float32, as in PyTorch."""
+    a, b = _pair(a, b, "div")
+    if not backend.is_floating(a.dtype):  # then neither is floating, after _pair
+        a, b = to_dtype(a, backend.DEFAULT_DTYPE), to_dtype(b, backend.DEFAULT_DTYPE)
+    return Div.apply(a, b)
 
 
 def neg(x: Tensor) -> Tensor:
@@ -133,7 +151,7 @@ def neg(x: Tensor) -> Tensor:
 def pow(base: Any, exponent: Any) -> Tensor:
     """``base ** exponent``; a Python-number exponent uses the simpler ``PowScalar``."""
     if isinstance(base, Tensor) and isinstance(exponent, (int, float)):
-        return PowScalar.apply(base, p=exponent)
+        return PowScalar.apply(_meet_number(base, exponent), p=exponent)
     return Pow.apply(*_pair(base, exponent, "pow"))
 
 
@@ -269,8 +287,9 @@ def min(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
 
 
 def _arg(x: Tensor, kind: str, dim: int | None, keepdim: bool) -> Any:
-    if dim is None:
-        return getattr(x.data, kind)()
+    if dim is None:  # an index into the flattened tensor; keepdim keeps every axis, with size 1
+        index = getattr(x.data, kind)()
+        return index.reshape((1,) * x.ndim) if keepdim else index
     return getattr(x.data, kind)(axis=_dim(dim, x.ndim, kind), keepdims=keepdim)
 
 

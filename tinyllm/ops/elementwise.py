@@ -97,7 +97,10 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """y = a^b for tensors a and b;  dy/da = b a^(b-1),  dy/db = a^b ln(a) (defined for a > 0)."""
+    """y = a^b for tensors a and b;  dy/da = b a^(b-1),  dy/db = a^b ln(a) (defined for a > 0).
+
+    Where b = 0, y = 1 whatever a is, so dy/da = 0, also at a = 0 (where b a^(b-1) is 0 * inf).
+    """
 
     def forward(self, a: Any, b: Any) -> Any:
         self.a, self.b = a, b
@@ -107,13 +110,14 @@ class Pow(Function):
     def backward(self, gy: Any) -> tuple[Any, Any]:
         a, b, y = self.a, self.b, self.y
         xp = get_array_module(a)
-        ga = unbroadcast(gy * b * a ** (b - 1), a.shape) if self.needs_grad(0) else None
+        # where b = 0 take a^1 instead of a^(b-1): then b a^1 = 0 even at a = 0, and no 0^-1 is formed
+        ga = unbroadcast(gy * b * a ** xp.where(b == 0, 1, b - 1), a.shape) if self.needs_grad(0) else None
         gb = unbroadcast(gy * y * xp.log(a), b.shape) if self.needs_grad(1) else None
         return ga, gb
 
 
 class PowScalar(Function):
-    """y = x^p for a Python number p;  dy/dx = p x^(p-1)."""
+    """y = x^p for a Python number p;  dy/dx = p x^(p-1), and 0 for p = 0 (also at x = 0)."""
 
     def forward(self, x: Any, p: float) -> Any:
         self.x, self.p = x, p
@@ -121,6 +125,8 @@ class PowScalar(Function):
 
     def backward(self, gy: Any) -> Any:
         x, p = self.x, self.p
+        if p == 0:
+            return get_array_module(gy).zeros_like(gy)
         return gy * (p * x ** (p - 1))
 
 
