@@ -113,7 +113,11 @@ class Function:
 
     inputs: tuple[Tensor, ...] | None
     versions: tuple[int, ...]
+    out_version: int
     released: bool = False
+    #: True for ops whose output is a view of input 0's memory (reshape, permute, ...):
+    #: the two then share one version counter, so an in-place change through either shows.
+    shares_memory: bool = False
 
     def forward(self, *arrays: Any, **params: Any) -> Any:
         raise NotImplementedError
@@ -128,13 +132,16 @@ class Function:
             backend.check_same_device(arrays, cls.__name__)
         fn = cls()
         out = _new_tensor(fn.forward(*arrays, **params))
+        if cls.shares_memory:
+            out._vc = inputs[0]._vc
         if _grad_enabled:
             for t in inputs:
                 if t.requires_grad:
                     out.requires_grad = True
                     out._ctx = fn
                     fn.inputs = inputs
-                    fn.versions = tuple([i._version for i in inputs])
+                    fn.versions = tuple([i._vc[0] for i in inputs])
+                    fn.out_version = out._vc[0]
                     break
         return out
 
@@ -158,7 +165,7 @@ class Tensor:
     Make tensors with :func:`tinyllm.tensor` and friends; ops make the rest.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_version", "_retains_grad", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_vc", "_retains_grad", "__weakref__")
     __array_ufunc__ = None  # `ndarray + tensor` defers to Tensor.__radd__
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
@@ -170,7 +177,7 @@ class Tensor:
         self.grad: Tensor | None = None
         self.requires_grad = False
         self._ctx: Function | None = None
-        self._version = 0
+        self._vc = [0]  # the version counter, shared with views and detached aliases
         self._retains_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -192,6 +199,11 @@ class Tensor:
     @property
     def device(self) -> Device:
         return backend.device_of(self.data)
+
+    @property
+    def _version(self) -> int:
+        """How many in-place changes this tensor's memory has seen (PyTorch's ``_version``)."""
+        return self._vc[0]
 
     @property
     def is_leaf(self) -> bool:
@@ -287,8 +299,10 @@ class Tensor:
         _run_backward(self, g, retain_graph)
 
     def detach(self) -> Tensor:
-        """The same data, cut from the graph (shares memory, like PyTorch's)."""
-        return _new_tensor(self.data)
+        """The same data, cut from the graph (shares memory and the version counter, like PyTorch's)."""
+        t = _new_tensor(self.data)
+        t._vc = self._vc
+        return t
 
     def clone(self) -> Tensor:
         from tinyllm import ops
@@ -378,7 +392,7 @@ class Tensor:
         if isinstance(value, Tensor):
             backend.check_same_device([self.data, v], op)
         update(self.data, v)
-        self._version += 1
+        self._vc[0] += 1
         return self
 
     def add_(self, other: Any, alpha: float = 1.0) -> Tensor:
@@ -640,7 +654,7 @@ def _new_tensor(data: Any) -> Tensor:
     t.grad = None
     t.requires_grad = False
     t._ctx = None
-    t._version = 0
+    t._vc = [0]
     t._retains_grad = False
     return t
 
@@ -702,13 +716,13 @@ def _check_can_backward(fn: Function, out: Tensor) -> None:
             "first backward. Pass retain_graph=True to the first backward if you need a second"
         )
     for i, (t, v) in enumerate(zip(fn.inputs, fn.versions)):  # type: ignore[arg-type]
-        if t._version != v:
+        if t._vc[0] != v:
             raise RuntimeError(
                 f"backward of {name}: its input {i} (shape {t.shape}, dtype {t.dtype}) was "
-                f"modified in place after {name} used it (version {t._version}, was {v}); "
+                f"modified in place after {name} used it (version {t._vc[0]}, was {v}); "
                 "the gradient would be wrong. Modify a copy (.clone()) or change it after backward"
             )
-    if out._version != 0:
+    if out._vc[0] != fn.out_version:
         raise RuntimeError(
             f"backward of {name}: its output (shape {out.shape}) was modified in place; "
             "the gradient would be wrong. Modify a copy (.clone()) instead"

@@ -18,6 +18,8 @@ from tinyllm.tensor import Function
 class Reshape(Function):
     """y = x with a new shape (same elements, same order);  dx = dy reshaped back."""
 
+    shares_memory = True
+
     def forward(self, x: Any, shape: tuple[int, ...]) -> Any:
         self.shape = x.shape
         return x.reshape(shape)
@@ -28,6 +30,8 @@ class Reshape(Function):
 
 class Permute(Function):
     """y = x with its axes reordered: y.shape[i] = x.shape[dims[i]];  dx = dy permuted back."""
+
+    shares_memory = True
 
     def forward(self, x: Any, dims: tuple[int, ...]) -> Any:
         self.dims = dims
@@ -42,6 +46,8 @@ class Permute(Function):
 
 class Expand(Function):
     """y = x broadcast to a larger shape (no copy);  dx = dy summed over the stretched axes."""
+
+    shares_memory = True
 
     def forward(self, x: Any, shape: tuple[int, ...]) -> Any:
         self.shape = x.shape
@@ -87,6 +93,8 @@ class GetItem(Function):
     be read several times (``x[[0, 0]]``); then its gradients must add up, which a
     plain assignment would not do, so they are scatter-added.
     """
+
+    shares_memory = True  # integer-array indexing copies; sharing the counter is then merely cautious
 
     def forward(self, x: Any, index: Any) -> Any:
         self.shape, self.dtype, self.index = x.shape, x.dtype, index
