@@ -362,7 +362,9 @@ def squeeze(x: Tensor, dim: int | None = None) -> Tensor:
 
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
     """Insert a size-1 axis at ``dim`` (negative dims count from the end of the result)."""
-    d = _dim(dim, x.ndim + 1, "unsqueeze")
+    if not -(x.ndim + 1) <= dim <= x.ndim:
+        raise IndexError(f"unsqueeze: dim {dim} is out of range for a tensor with {x.ndim} dimension(s)")
+    d = dim % (x.ndim + 1)
     return Reshape.apply(x, shape=x.shape[:d] + (1,) + x.shape[d:])
 
 
@@ -461,7 +463,8 @@ def to_dtype(x: Tensor, dtype: numpy.dtype) -> Tensor:
     return ToDtype.apply(x, dtype=dtype)
 
 
-def to_device(x: Tensor, device: backend.Device) -> Tensor:
+def to_device(x: Tensor, device: str | backend.Device) -> Tensor:
+    device = backend.as_device(device)
     if x.device == device:
         return x
     return ToDevice.apply(x, device=device)
