@@ -169,6 +169,54 @@ def test_custom_function_returning_a_wrong_shaped_gradient_names_op_and_shapes()
 # ----------------------------------------------------------------------------- grad mode
 
 
+class _SumAndDifference(tl.Function):
+    """Two outputs from one node: s = a + b and d = a - b."""
+
+    calls = 0
+
+    def forward(self, a, b):
+        return a + b, a - b
+
+    def backward(self, gs, gd):
+        type(self).calls += 1
+        gs = 0 if gs is None else gs
+        gd = 0 if gd is None else gd
+        return np.asarray(gs + gd, dtype=float), np.asarray(gs - gd, dtype=float)
+
+
+def test_multi_output_function_gets_each_outputs_gradient_in_one_backward_call() -> None:
+    a = tl.tensor([1.0, 2.0], dtype=tl.float64, requires_grad=True)
+    b = tl.tensor([3.0, 5.0], dtype=tl.float64, requires_grad=True)
+    _SumAndDifference.calls = 0
+    s, d = _SumAndDifference.apply(a, b)
+    # L = sum(2 s) + sum(3 d * s): both outputs feed the loss through several paths.
+    (2 * s + 3 * d * s).sum().backward()
+    S, D = np.array([4.0, 7.0]), np.array([-2.0, -3.0])
+    g_s, g_d = 2 + 3 * D, 3 * S
+    np.testing.assert_allclose(a.grad.numpy(), g_s + g_d)
+    np.testing.assert_allclose(b.grad.numpy(), g_s - g_d)
+    assert _SumAndDifference.calls == 1
+
+
+def test_multi_output_function_gets_none_for_an_unused_output() -> None:
+    a = tl.tensor([1.0, 2.0], dtype=tl.float64, requires_grad=True)
+    b = tl.tensor([3.0, 5.0], dtype=tl.float64, requires_grad=True)
+    s, _ = _SumAndDifference.apply(a, b)
+    s.sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), [1.0, 1.0])
+    np.testing.assert_allclose(b.grad.numpy(), [1.0, 1.0])
+
+
+def test_retain_grad_on_the_second_output_of_a_multi_output_node() -> None:
+    a = tl.tensor([1.0, 2.0], dtype=tl.float64, requires_grad=True)
+    b = tl.tensor([3.0, 5.0], dtype=tl.float64, requires_grad=True)
+    s, d = _SumAndDifference.apply(a, b)
+    d.retain_grad()
+    (s + 4 * d).sum().backward()
+    np.testing.assert_allclose(d.grad.numpy(), [4.0, 4.0])
+    assert s.grad is None
+
+
 def test_no_grad_records_nothing() -> None:
     w = tl.tensor([1.0, 2.0], requires_grad=True)
     with tl.no_grad():

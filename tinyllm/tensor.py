@@ -22,6 +22,7 @@ Deliberate differences from PyTorch, each for the sake of a smaller engine:
 from __future__ import annotations
 
 import functools
+import weakref
 from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 import numpy
@@ -109,11 +110,19 @@ class Function:
 
     ``Op.apply(*tensors, **params)`` runs ``forward`` and, when a graph is being
     recorded and some input requires grad, links the output to this node.
+
+    A node may have several outputs (an LSTM returns its outputs and its final
+    states): ``forward`` returns a tuple, ``apply`` returns a tuple of tensors, and
+    ``backward(*grads_out)`` receives one gradient per output, ``None`` for an
+    output that no path to the loss used.
     """
 
     inputs: tuple[Tensor, ...] | None
     versions: tuple[int, ...]
-    out_version: int
+    out_versions: tuple[int, ...]
+    #: Non-leaf outputs that asked for ``retain_grad()``, by output index (weak references).
+    retained: dict[int, Any] | None = None
+    n_outputs: int = 1
     released: bool = False
     #: True for ops whose output is a view of input 0's memory (reshape, permute, ...):
     #: the two then share one version counter, so an in-place change through either shows.
@@ -126,24 +135,29 @@ class Function:
         raise NotImplementedError
 
     @classmethod
-    def apply(cls, *inputs: Tensor, **params: Any) -> Tensor:
+    def apply(cls, *inputs: Tensor, **params: Any) -> Any:
         arrays = [t.data for t in inputs]
         if len(arrays) > 1:
             backend.check_same_device(arrays, cls.__name__)
         fn = cls()
-        out = _new_tensor(fn.forward(*arrays, **params))
+        result = fn.forward(*arrays, **params)
+        many = isinstance(result, tuple)
+        outs = tuple([_new_tensor(r) for r in result]) if many else (_new_tensor(result),)
         if cls.shares_memory:
-            out._vc = inputs[0]._vc
+            outs[0]._vc = inputs[0]._vc
         if _grad_enabled:
             for t in inputs:
                 if t.requires_grad:
-                    out.requires_grad = True
-                    out._ctx = fn
+                    for i, out in enumerate(outs):
+                        out.requires_grad = True
+                        out._ctx = fn
+                        out._oi = i
                     fn.inputs = inputs
                     fn.versions = tuple([i._vc[0] for i in inputs])
-                    fn.out_version = out._vc[0]
+                    fn.out_versions = tuple([o._vc[0] for o in outs])
+                    fn.n_outputs = len(outs)
                     break
-        return out
+        return outs if many else outs[0]
 
     def needs_grad(self, i: int) -> bool:
         """Whether input ``i`` wants a gradient (lets backward skip needless work)."""
@@ -165,7 +179,7 @@ class Tensor:
     Make tensors with :func:`tinyllm.tensor` and friends; ops make the rest.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_vc", "_retains_grad", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_oi", "_vc", "__weakref__")
     __array_ufunc__ = None  # `ndarray + tensor` defers to Tensor.__radd__
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
@@ -177,8 +191,8 @@ class Tensor:
         self.grad: Tensor | None = None
         self.requires_grad = False
         self._ctx: Function | None = None
+        self._oi = 0  # which of its node's outputs this tensor is
         self._vc = [0]  # the version counter, shared with views and detached aliases
-        self._retains_grad = False
         if requires_grad:
             self.requires_grad_(True)
 
@@ -266,7 +280,10 @@ class Tensor:
         """Keep ``.grad`` on this non-leaf tensor after backward (leaves always keep it)."""
         if not self.requires_grad:
             raise RuntimeError("retain_grad() on a tensor that does not require grad")
-        self._retains_grad = True
+        if self._ctx is not None:
+            if self._ctx.retained is None:
+                self._ctx.retained = {}
+            self._ctx.retained[self._oi] = weakref.ref(self)
 
     def backward(self, grad: Tensor | Any | None = None, retain_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
@@ -654,8 +671,8 @@ def _new_tensor(data: Any) -> Tensor:
     t.grad = None
     t.requires_grad = False
     t._ctx = None
+    t._oi = 0
     t._vc = [0]
-    t._retains_grad = False
     return t
 
 
@@ -679,36 +696,36 @@ def _index_arrays(index: Any) -> Any:
 # ----------------------------------------------------------------------------- the backward walk
 
 
-def _topological_order(root: Tensor) -> list[Tensor]:
-    """Every tensor that ``root`` depends on through a recorded graph, inputs before outputs.
+def _topological_order(root: Tensor) -> list[Function]:
+    """Every node that ``root`` depends on through a recorded graph, inputs before outputs.
 
     An iterative depth-first search, so graphs of any depth work (no recursion
     limit). Also checks, before anything is accumulated, that each node can still
     run its backward.
     """
-    order: list[Tensor] = []
+    order: list[Function] = []
     visited: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    _check_output_unchanged(root)
+    stack: list[tuple[Function, bool]] = [(root._ctx, False)]  # type: ignore[list-item]
     while stack:
-        t, children_done = stack.pop()
+        fn, children_done = stack.pop()
         if children_done:
-            order.append(t)
+            order.append(fn)
             continue
-        if id(t) in visited:
+        if id(fn) in visited:
             continue
-        visited.add(id(t))
-        stack.append((t, True))
-        fn = t._ctx
-        if fn is None:
-            continue
-        _check_can_backward(fn, t)
+        visited.add(id(fn))
+        stack.append((fn, True))
+        _check_can_backward(fn)
         for inp in fn.inputs:  # type: ignore[union-attr]
-            if inp.requires_grad and id(inp) not in visited:
-                stack.append((inp, False))
+            if inp._ctx is not None and inp.requires_grad:
+                _check_output_unchanged(inp)
+                if id(inp._ctx) not in visited:
+                    stack.append((inp._ctx, False))
     return order
 
 
-def _check_can_backward(fn: Function, out: Tensor) -> None:
+def _check_can_backward(fn: Function) -> None:
     name = type(fn).__name__
     if fn.released:
         raise RuntimeError(
@@ -722,30 +739,39 @@ def _check_can_backward(fn: Function, out: Tensor) -> None:
                 f"modified in place after {name} used it (version {t._vc[0]}, was {v}); "
                 "the gradient would be wrong. Modify a copy (.clone()) or change it after backward"
             )
-    if out._vc[0] != fn.out_version:
+
+
+def _check_output_unchanged(out: Tensor) -> None:
+    fn = out._ctx
+    if fn is not None and not fn.released and out._vc[0] != fn.out_versions[out._oi]:
         raise RuntimeError(
-            f"backward of {name}: its output (shape {out.shape}) was modified in place; "
-            "the gradient would be wrong. Modify a copy (.clone()) instead"
+            f"backward of {type(fn).__name__}: its output (shape {out.shape}) was modified in "
+            "place; the gradient would be wrong. Modify a copy (.clone()) instead"
         )
 
 
 def _run_backward(root: Tensor, grad: Any, retain_graph: bool) -> None:
-    order = _topological_order(root)
-    grads: dict[int, Any] = {id(root): grad}
     # Arrays already stored where the user can reach them (.grad, or the grad they
     # passed in): a second leaf that receives the same array gets a copy, so an
     # in-place update of one .grad never changes another.
     handed_out: set[int] = {id(grad)}
-    for t in reversed(order):
-        g = grads.pop(id(t), None)
-        if g is None:
+    if root._ctx is None:
+        _accumulate_grad(root, grad, handed_out)
+        return
+    order = _topological_order(root)
+    grads: dict[int, list[Any]] = {id(root._ctx): _slots(root._ctx)}  # per node, one per output
+    grads[id(root._ctx)][root._oi] = grad
+    leaves: dict[int, tuple[Tensor, Any]] = {}
+    for fn in reversed(order):
+        out_grads = grads.pop(id(fn), None)
+        if out_grads is None:
             continue
-        fn = t._ctx
-        if fn is None or t._retains_grad:
-            _accumulate_grad(t, g, handed_out)
-        if fn is None:
-            continue
-        in_grads = fn.backward(g)
+        if fn.retained:
+            for i, ref in fn.retained.items():
+                t = ref()
+                if t is not None and out_grads[i] is not None:
+                    _accumulate_grad(t, out_grads[i], handed_out)
+        in_grads = fn.backward(*out_grads)
         if not isinstance(in_grads, tuple):
             in_grads = (in_grads,)
         for i, (inp, ig) in enumerate(zip(fn.inputs, in_grads)):  # type: ignore[arg-type]
@@ -758,10 +784,23 @@ def _run_backward(root: Tensor, grad: Any, retain_graph: bool) -> None:
                 )
             if ig.dtype != inp.data.dtype:  # a float32 input mixed with float64 in one op
                 ig = ig.astype(inp.data.dtype)
-            prev = grads.get(id(inp))
-            grads[id(inp)] = ig if prev is None else prev + ig
+            if inp._ctx is None:
+                prev = leaves.get(id(inp))
+                leaves[id(inp)] = (inp, ig if prev is None else prev[1] + ig)
+                continue
+            slots = grads.get(id(inp._ctx))
+            if slots is None:
+                slots = grads[id(inp._ctx)] = _slots(inp._ctx)
+            prev = slots[inp._oi]
+            slots[inp._oi] = ig if prev is None else prev + ig
         if not retain_graph:
             fn.release()
+    for leaf, g in leaves.values():
+        _accumulate_grad(leaf, g, handed_out)
+
+
+def _slots(fn: Function) -> list[Any]:
+    return [None] * fn.n_outputs
 
 
 def _accumulate_grad(t: Tensor, g: Any, handed_out: set[int]) -> None:
