@@ -80,6 +80,9 @@ from tinyllm.ops import (
     var,
     where,
 )
+from tinyllm.serialization import load, save
 from tinyllm.tensor import Function, Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+
+from tinyllm import nn  # noqa: E402  (nn builds on everything above)
 
 __version__ = "0.1.0"

@@ -40,14 +40,15 @@ from tinyllm.ops.elementwise import (
     Tanh,
     Where,
 )
-from tinyllm.ops.linalg import MatMul
+from tinyllm.ops.index import Embedding
+from tinyllm.ops.linalg import Linear, MatMul
 from tinyllm.ops.reduce import AMax, AMin, MaxDim, Mean, MinDim, Sum
 from tinyllm.ops.shape import Cat, Expand, GetItem, Permute, Reshape, Stack
 from tinyllm.tensor import Tensor, _index_arrays, _new_tensor
 
 __all__ = [
-    "abs", "add", "amax", "amin", "cat", "clamp", "clone", "div", "exp", "expand", "flatten",
-    "gelu", "getitem", "log", "log_softmax", "logsumexp", "masked_fill", "matmul", "max", "mean",
+    "abs", "add", "amax", "amin", "cat", "clamp", "clone", "div", "embedding", "exp", "expand",
+    "flatten", "gelu", "getitem", "linear", "log", "log_softmax", "logsumexp", "masked_fill", "matmul", "max", "mean",
     "min", "mul", "neg", "permute", "pow", "relu", "reshape", "sigmoid", "softmax", "split",
     "sqrt", "squeeze", "stack", "sub", "sum", "tanh", "to_device", "to_dtype", "transpose",
     "unsqueeze", "var", "where",
@@ -171,6 +172,49 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
 
 
 # ----------------------------------------------------------------------------- functions
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """x @ weight^T + bias: x (..., in), weight (out, in), bias (out,) -> (..., out)."""
+    if weight.ndim != 2 or x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+        raise ValueError(
+            f"linear: input of shape {x.shape} needs a last dim equal to the weight's in_features, "
+            f"but the weight has shape {weight.shape} (out_features, in_features)"
+        )
+    if bias is not None and bias.shape != (weight.shape[0],):
+        raise ValueError(f"linear: bias of shape {bias.shape} should have shape ({weight.shape[0]},)")
+    x, weight = _promote(x, weight)
+    if bias is None:
+        return Linear.apply(x, weight)
+    return Linear.apply(x, weight, bias.to(weight.dtype))
+
+
+def embedding(ids: Any, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+    """The rows of ``weight`` (V, C) picked by integer ``ids`` (any shape) -> ids.shape + (C,).
+
+    An id outside [0, V) raises an IndexError naming it; the ``padding_idx`` row
+    (if any) receives no gradient.
+    """
+    ids_array = ids.data if isinstance(ids, Tensor) else backend.get_array_module(weight.data).asarray(ids)
+    if not numpy.issubdtype(ids_array.dtype, numpy.integer):
+        raise TypeError(f"embedding: ids must be integers, not {ids_array.dtype}")
+    if weight.ndim != 2:
+        raise ValueError(f"embedding: the weight must be a (num_embeddings, embedding_dim) table, not shape {weight.shape}")
+    vocab = weight.shape[0]
+    if ids_array.size:
+        lo, hi = int(ids_array.min()), int(ids_array.max())
+        if lo < 0 or hi >= vocab:
+            bad = hi if hi >= vocab else lo
+            raise IndexError(
+                f"embedding: id {bad} is out of range for a vocabulary of {vocab} "
+                f"(ids must be in [0, {vocab}))"
+            )
+    if padding_idx is not None:
+        if not -vocab <= padding_idx < vocab:
+            raise ValueError(f"embedding: padding_idx {padding_idx} is outside a vocabulary of {vocab}")
+        padding_idx %= vocab
+    backend.check_same_device([weight.data, ids_array], "embedding")
+    return Embedding.apply(weight, ids=ids_array, padding_idx=padding_idx)
 
 
 def exp(x: Tensor) -> Tensor:

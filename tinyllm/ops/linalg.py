@@ -34,3 +34,29 @@ class MatMul(Function):
         if self.needs_grad(1):
             gb = unbroadcast(a2.swapaxes(-1, -2) @ gy, b2.shape).reshape(b.shape)
         return ga, gb
+
+
+class Linear(Function):
+    """Y = X W^T + b, the affine map of a fully connected layer, X: (..., in), W: (out, in), b: (out,);
+    dX = dY W,  dW = dY^T X,  db = sum of dY over every axis but the last.
+
+    One node instead of transpose, matmul and add: leading axes are folded into
+    one, so each gradient is a single matrix product.
+    """
+
+    def forward(self, x: Any, w: Any, b: Any = None) -> Any:
+        self.x, self.w = x, w
+        y = x @ w.T
+        if b is not None:
+            y += b
+        return y
+
+    def backward(self, gy: Any) -> tuple[Any, ...]:
+        x, w = self.x, self.w
+        g2 = gy.reshape(-1, gy.shape[-1])
+        gx = gy @ w if self.needs_grad(0) else None
+        gw = g2.T @ x.reshape(-1, x.shape[-1]) if self.needs_grad(1) else None
+        if len(self.inputs) == 2:  # type: ignore[arg-type]
+            return gx, gw
+        gb = g2.sum(axis=0) if self.needs_grad(2) else None
+        return gx, gw, gb

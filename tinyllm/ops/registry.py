@@ -458,6 +458,26 @@ SPECS: tuple[OpSpec, ...] = (
         "unsqueeze", sample((3, 4), dim=0), sample((3, 4), dim=-1), sample((3, 4), dim=1), sample((), dim=0)
     ),
     spec(
+        "linear",
+        sample((3, 4), (5, 4), (5,)),
+        sample((4,), (2, 4)),
+        sample((2, 3, 4), (5, 4), (5,)),
+        sample((2, 3, 4), (5, 4)),
+        sample((3, 4), Float((5, 4), requires_grad=False), (5,)),
+        torch_fn=lambda torch, *a: torch.nn.functional.linear(*a),
+    ),
+    spec(
+        "embedding",
+        sample(Index((0, 3, 3, 1)), (4, 3)),
+        sample(Index(((2, 0, 2), (1, 1, 0))), (3, 5)),
+        # the padding row gets no gradient although the output reads it, which a numerical
+        # gradient cannot agree with; here it is left unread (tests/test_nn_layers.py reads it)
+        sample(Index(((2, 0), (0, 2))), (3, 5), padding_idx=1),
+        sample(Index((0, 1)), (3, 2), padding_idx=-1),
+        sample(Index(5), (6, 2)),
+        torch_fn=lambda torch, *a, **k: torch.nn.functional.embedding(*a, **k),
+    ),
+    spec(
         "getitem",
         sample((4, 3), index=1),
         sample((4, 3), index=(slice(1, 3), -1)),

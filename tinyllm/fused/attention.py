@@ -1,0 +1,54 @@
+"""Scaled dot-product attention in one node."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tinyllm.backend import get_array_module
+from tinyllm.ops.elementwise import unbroadcast
+from tinyllm.tensor import Function
+
+
+class Attention(Function):
+    """O = dropout(P) V with P = softmax(S), S = scale * Q K^T (+ mask), over the last two axes.
+
+    Q: (..., L, E), K: (..., S, E), V: (..., S, Ev). ``mask`` is optional: a bool
+    array (True where a query may attend to a key; False becomes -inf in S) or a
+    float array added to S. ``keep`` is optional: the dropout mask already scaled
+    by 1 / (1 - p), so that dropout(P) = P * keep.
+
+    Outputs O and P (the attention weights, before dropout). Backward, with
+    D = dropout(P) and dP the gradient reaching P:
+
+        dV = D^T dO,   dP += (dO V^T) * keep,
+        dS = P * (dP - sum_j dP * P)        (the softmax's backward, row by row)
+        dQ = scale * dS K,   dK = scale * dS^T Q.
+    """
+
+    def forward(self, q: Any, k: Any, v: Any, scale: float, mask: Any = None, keep: Any = None) -> tuple[Any, Any]:
+        xp = get_array_module(q)
+        s = (q @ k.swapaxes(-1, -2)) * scale
+        if mask is not None:
+            s = xp.where(mask, s, -xp.inf) if mask.dtype == bool else s + mask
+        s -= s.max(axis=-1, keepdims=True)
+        p = xp.exp(s, out=s)
+        p /= p.sum(axis=-1, keepdims=True)
+        d = p if keep is None else p * keep
+        self.q, self.k, self.v, self.p, self.d, self.keep, self.scale = q, k, v, p, d, keep, scale
+        return d @ v, p
+
+    def backward(self, g_o: Any, g_p: Any) -> tuple[Any, Any, Any]:
+        q, k, v, p, d, keep = self.q, self.k, self.v, self.p, self.d, self.keep
+        dp = 0 if g_p is None else g_p
+        g_v = None
+        if g_o is not None:
+            g_d = g_o @ v.swapaxes(-1, -2)
+            dp = dp + (g_d if keep is None else g_d * keep)
+            if self.needs_grad(2):
+                g_v = unbroadcast(d.swapaxes(-1, -2) @ g_o, v.shape)
+        ds = p * (dp - (dp * p).sum(axis=-1, keepdims=True))
+        ds *= self.scale
+        g_q = unbroadcast(ds @ k, q.shape) if self.needs_grad(0) else None
+        g_k = unbroadcast(ds.swapaxes(-1, -2) @ q, k.shape) if self.needs_grad(1) else None
+        return g_q, g_k, g_v
+

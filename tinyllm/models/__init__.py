@@ -1,0 +1,8 @@
+"""Complete models: the seed's LSTM text classifier and a small GPT."""
+
+from __future__ import annotations
+
+from tinyllm.models.gpt import GPT, GPTConfig
+from tinyllm.models.text_classifier import TextClassifier
+
+__all__ = ["GPT", "GPTConfig", "TextClassifier"]

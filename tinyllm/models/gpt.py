@@ -1,0 +1,128 @@
+"""A small GPT: a decoder-only transformer language model (GPT-2's recipe)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from tinyllm import backend, ops
+from tinyllm import nn
+from tinyllm.nn import functional as F
+from tinyllm.nn import init
+from tinyllm.tensor import Tensor, _new_tensor, no_grad
+
+
+@dataclass
+class GPTConfig:
+    vocab_size: int
+    block_size: int  # the longest context the model reads
+    n_layer: int = 4
+    n_head: int = 4
+    n_embd: int = 128
+    dropout: float = 0.0
+    bias: bool = True  # biases in Linear and LayerNorm layers
+    tie_weights: bool = True  # the output layer reuses the token embedding table
+
+
+class GPT(nn.Module):
+    """Token ids (B, T) -> next-token logits (B, T, vocab_size).
+
+    x = wte(idx) + wpe(positions); x passes n_layer pre-LayerNorm transformer
+    blocks with causal self-attention, a final LayerNorm, and a linear map to
+    the vocabulary (tied to ``wte`` by default: one table both reads and writes
+    tokens). Initialization as GPT-2: weights N(0, 0.02), biases 0, and the
+    projections that write into the residual stream scaled by 1/sqrt(2 n_layer),
+    so the stream's variance does not grow with depth.
+    """
+
+    def __init__(self, config: GPTConfig) -> None:
+        super().__init__()
+        c = config
+        if c.n_embd % c.n_head:
+            raise ValueError(f"GPT: n_embd {c.n_embd} is not divisible by n_head {c.n_head}")
+        self.config = c
+        self.wte = nn.Embedding(c.vocab_size, c.n_embd)
+        self.wpe = nn.Embedding(c.block_size, c.n_embd)
+        self.drop = nn.Dropout(c.dropout)
+        self.blocks = nn.ModuleList(
+            nn.TransformerBlock(c.n_embd, c.n_head, c.dropout, c.bias, causal=True) for _ in range(c.n_layer)
+        )
+        self.ln_f = nn.LayerNorm(c.n_embd, bias=c.bias)
+        self.lm_head = nn.Linear(c.n_embd, c.vocab_size, bias=False)
+        if c.tie_weights:
+            self.lm_head.weight = self.wte.weight
+        self._init_weights()
+
+    def _init_weights(self) -> None:
+        for m in self.modules():
+            if isinstance(m, (nn.Linear, nn.Embedding)):
+                init.normal_(m.weight, 0.0, 0.02)
+            if isinstance(m, nn.Linear) and m.bias is not None:
+                init.zeros_(m.bias)
+            if isinstance(m, nn.MultiheadSelfAttention):
+                init.normal_(m.in_proj_weight, 0.0, 0.02)
+                if m.in_proj_bias is not None:
+                    init.zeros_(m.in_proj_bias)
+        residual_std = 0.02 / math.sqrt(2 * self.config.n_layer)
+        for block in self.blocks:
+            init.normal_(block.attn.out_proj.weight, 0.0, residual_std)
+            init.normal_(block.mlp[2].weight, 0.0, residual_std)
+
+    def forward(self, idx: Tensor, targets: Any = None) -> tuple[Tensor, Tensor | None]:
+        """idx (B, T) ids -> (logits (B, T, V), loss or None); with ``targets`` (B, T), the loss is
+        the mean cross-entropy of every position's next-token prediction."""
+        if idx.ndim != 2:
+            raise ValueError(f"GPT: idx must be (B, T) token ids, not shape {idx.shape}")
+        B, T = idx.shape
+        if T > self.config.block_size:
+            raise ValueError(f"GPT: a sequence of length {T} is longer than block_size {self.config.block_size}")
+        xp = backend.get_array_module(idx.data)
+        pos = _new_tensor(xp.arange(T))
+        x = self.drop(self.wte(idx) + self.wpe(pos))
+        for block in self.blocks:
+            x = block(x)
+        logits = self.lm_head(self.ln_f(x))
+        if targets is None:
+            return logits, None
+        loss = F.cross_entropy(logits.reshape(B * T, -1), ops.reshape(_as_tensor(targets), B * T))
+        return logits, loss
+
+    @no_grad()
+    def generate(self, idx: Tensor, max_new_tokens: int, temperature: float = 1.0, top_k: int | None = None,
+                 generator: backend.Generator | None = None) -> Tensor:  # fmt: skip
+        """Continue each row of idx (B, T) by ``max_new_tokens`` sampled tokens -> (B, T + new).
+
+        Each step reads the last ``block_size`` tokens, divides the last position's
+        logits by ``temperature`` (0 means greedy: always the most likely token),
+        keeps the ``top_k`` largest if given, and samples from their softmax. Runs
+        in eval mode (no dropout) and restores the previous mode.
+        """
+        if temperature < 0:
+            raise ValueError(f"generate: temperature must be >= 0, not {temperature}")
+        was_training = self.training
+        self.eval()
+        gen = generator or backend.default_generator(idx.device)
+        xp = backend.get_array_module(idx.data)
+        out = idx.data
+        for _ in range(max_new_tokens):
+            logits, _ = self(_new_tensor(out[:, -self.config.block_size :]))
+            last = logits.data[:, -1, :].astype(xp.float64)
+            if temperature == 0:
+                nxt = last.argmax(axis=1)
+            else:
+                last = last / temperature
+                if top_k is not None and top_k < last.shape[1]:
+                    kth = xp.sort(last, axis=1)[:, -top_k][:, None]
+                    last = xp.where(last < kth, -xp.inf, last)
+                p = xp.exp(last - last.max(axis=1, keepdims=True))
+                cdf = xp.cumsum(p / p.sum(axis=1, keepdims=True), axis=1)
+                u = gen.uniform((out.shape[0], 1), xp.float64)
+                nxt = xp.minimum((cdf < u).sum(axis=1), last.shape[1] - 1)
+            out = xp.concatenate([out, nxt[:, None].astype(out.dtype)], axis=1)
+        self.train(was_training)
+        return _new_tensor(out)
+
+
+def _as_tensor(t: Any) -> Tensor:
+    return t if isinstance(t, Tensor) else _new_tensor(t)

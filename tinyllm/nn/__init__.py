@@ -1,0 +1,23 @@
+"""Neural-network building blocks, named as in PyTorch's ``torch.nn``.
+
+``tl.nn.Module`` and ``tl.nn.Parameter``, layers (Linear, Embedding, LSTM,
+MultiheadSelfAttention, ...), containers, losses, ``tl.nn.init``,
+``tl.nn.functional`` (as F) and ``tl.nn.utils.rnn`` (packed sequences).
+"""
+
+from __future__ import annotations
+
+from tinyllm.nn import functional, init, utils
+from tinyllm.nn.attention import MultiheadSelfAttention, TransformerBlock
+from tinyllm.nn.containers import ModuleDict, ModuleList, Sequential
+from tinyllm.nn.layers import GELU, Dropout, Embedding, Identity, LayerNorm, Linear, ReLU, Sigmoid, Tanh
+from tinyllm.nn.losses import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
+from tinyllm.nn.module import Module, Parameter
+from tinyllm.nn.rnn import LSTM, LSTMCell
+
+__all__ = [
+    "BCEWithLogitsLoss", "CrossEntropyLoss", "Dropout", "Embedding", "GELU", "Identity", "LSTM",
+    "LSTMCell", "LayerNorm", "Linear", "MSELoss", "Module", "ModuleDict", "ModuleList",
+    "MultiheadSelfAttention", "NLLLoss", "Parameter", "ReLU", "Sequential", "Sigmoid", "Tanh",
+    "TransformerBlock", "functional", "init", "utils",
+]  # fmt: skip

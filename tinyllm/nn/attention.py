@@ -1,0 +1,108 @@
+"""Multi-head self-attention and the pre-LayerNorm transformer block."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tinyllm import backend
+from tinyllm.nn import functional as F
+from tinyllm.nn import init
+from tinyllm.nn.containers import Sequential
+from tinyllm.nn.layers import GELU, Dropout, LayerNorm, Linear, _empty
+from tinyllm.nn.module import Module
+from tinyllm.tensor import Tensor, _new_tensor
+
+
+class MultiheadSelfAttention(Module):
+    """Each position attends to the positions of the same sequence, in ``num_heads`` heads.
+
+    x: (B, T, C) with C = embed_dim (always batch first). One fused projection gives
+    queries, keys and values, q, k, v = x W_in^T + b_in split three ways; each head
+    h of size D = C / num_heads computes softmax(q_h k_h^T / sqrt(D)) v_h; the heads
+    are concatenated and projected by ``out_proj``.
+
+    ``causal=True``: position t sees positions <= t only (a language model must not
+    read the future). ``key_padding_mask`` (B, T) bool: True marks padding keys,
+    which no query attends to (PyTorch's convention for this argument).
+
+    Parameter names match ``torch.nn.MultiheadAttention`` (``in_proj_weight`` (3C, C),
+    ``in_proj_bias``, ``out_proj``), so its weights load by name; so does its
+    initialization (Xavier-uniform in-projection, zero biases).
+    """
+
+    def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
+                 causal: bool = False, device: str = "cpu", dtype: object = None,
+                 fused: bool = True) -> None:  # fmt: skip
+        super().__init__()
+        if embed_dim % num_heads:
+            raise ValueError(f"MultiheadSelfAttention: embed_dim {embed_dim} is not divisible by num_heads {num_heads}")
+        self.embed_dim, self.num_heads, self.dropout = embed_dim, num_heads, dropout
+        self.causal, self.fused = causal, fused
+        self.in_proj_weight = _empty(3 * embed_dim, embed_dim, device=device, dtype=dtype)
+        self.in_proj_bias = _empty(3 * embed_dim, device=device, dtype=dtype) if bias else None
+        self.out_proj = Linear(embed_dim, embed_dim, bias=bias, device=device, dtype=dtype)
+        init.xavier_uniform_(self.in_proj_weight)
+        if bias:
+            init.zeros_(self.out_proj.bias)  # type: ignore[arg-type]
+
+    def forward(self, x: Tensor, key_padding_mask: Any = None, need_weights: bool = False) -> Any:
+        """x (B, T, C) -> (B, T, C); with ``need_weights`` also the weights (B, heads, T, T)."""
+        if x.ndim != 3 or x.shape[2] != self.embed_dim:
+            raise ValueError(f"MultiheadSelfAttention: input of shape {x.shape} should be (B, T, {self.embed_dim})")
+        B, T, C = x.shape
+        H, D = self.num_heads, C // self.num_heads
+        qkv = F.linear(x, self.in_proj_weight, self.in_proj_bias)  # (B, T, 3C)
+        qkv = qkv.reshape(B, T, 3, H, D).permute(2, 0, 3, 1, 4)  # (3, B, H, T, D)
+        q, k, v = qkv[0], qkv[1], qkv[2]
+        mask = self._mask(key_padding_mask, B, T, x)
+        out, weights = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0,
+            is_causal=self.causal and mask is None, need_weights=True, fused=self.fused,
+        )  # fmt: skip
+        out = self.out_proj(out.transpose(1, 2).reshape(B, T, C))
+        return (out, weights) if need_weights else out
+
+    def _mask(self, key_padding_mask: Any, B: int, T: int, like: Tensor) -> Tensor | None:
+        """The bool "may attend" mask (B, 1, T, T) combining causality and padding, or None."""
+        if key_padding_mask is None:
+            return None
+        kpm = key_padding_mask.data if isinstance(key_padding_mask, Tensor) else key_padding_mask
+        if kpm.shape != (B, T) or kpm.dtype != bool:
+            raise ValueError(f"MultiheadSelfAttention: key_padding_mask must be bool of shape {(B, T)}, not {kpm.dtype} {kpm.shape}")
+        xp = backend.get_array_module(like.data)
+        allowed = xp.asarray(~kpm)[:, None, None, :]  # (B, 1, 1, T)
+        if self.causal:
+            allowed = allowed & F.causal_mask(T, T, like)
+        return _new_tensor(xp.broadcast_to(allowed, (B, 1, T, T)))
+
+    def extra_repr(self) -> str:
+        s = f"embed_dim={self.embed_dim}, num_heads={self.num_heads}"
+        s += f", dropout={self.dropout}" if self.dropout else ""
+        return s + (", causal=True" if self.causal else "")
+
+
+class TransformerBlock(Module):
+    """x + attn(ln_1(x)), then x + mlp(ln_2(x)): the pre-LayerNorm block of GPT-2.
+
+    mlp = Linear(C, 4C) -> GELU -> Linear(4C, C) -> Dropout. Normalizing before each
+    sub-layer keeps the residual path an identity, which lets deep stacks train
+    without warmup tricks.
+    """
+
+    def __init__(self, n_embd: int, n_head: int, dropout: float = 0.0, bias: bool = True,
+                 causal: bool = True, device: str = "cpu", dtype: object = None) -> None:  # fmt: skip
+        super().__init__()
+        kw: dict[str, Any] = {"device": device, "dtype": dtype}
+        self.ln_1 = LayerNorm(n_embd, bias=bias, **kw)
+        self.attn = MultiheadSelfAttention(n_embd, n_head, dropout=dropout, bias=bias, causal=causal, **kw)
+        self.resid_dropout = Dropout(dropout)
+        self.ln_2 = LayerNorm(n_embd, bias=bias, **kw)
+        self.mlp = Sequential(
+            Linear(n_embd, 4 * n_embd, bias=bias, **kw), GELU(), Linear(4 * n_embd, n_embd, bias=bias, **kw),
+            Dropout(dropout),
+        )  # fmt: skip
+
+    def forward(self, x: Tensor, key_padding_mask: Any = None) -> Tensor:
+        x = x + self.resid_dropout(self.attn(self.ln_1(x), key_padding_mask))
+        return x + self.mlp(self.ln_2(x))
+

@@ -1,0 +1,26 @@
+"""Functions that layers are made of (PyTorch's ``torch.nn.functional``): ``import tinyllm.nn.functional as F``.
+
+Stateless: weights come in as arguments. Where a fused op exists (cross-entropy,
+layer norm, attention, the LSTM layer) the function takes ``fused=False`` to run
+its composed twin instead.
+"""
+
+from __future__ import annotations
+
+from tinyllm.nn.functional.attention import causal_mask, scaled_dot_product_attention
+from tinyllm.nn.functional.layers import dropout, dropout_keep_mask, l1_penalty, l2_penalty, layer_norm
+from tinyllm.nn.functional.losses import (
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    mse_loss,
+    nll_loss,
+)
+from tinyllm.nn.functional.recurrent import lstm_cell, lstm_layer
+from tinyllm.ops import embedding, gelu, linear, log_softmax, relu, sigmoid, softmax, tanh
+
+__all__ = [
+    "binary_cross_entropy_with_logits", "causal_mask", "cross_entropy", "dropout", "dropout_keep_mask",
+    "embedding", "gelu", "l1_penalty", "l2_penalty", "layer_norm", "linear", "log_softmax",
+    "lstm_cell", "lstm_layer", "mse_loss", "nll_loss", "relu", "scaled_dot_product_attention",
+    "sigmoid", "softmax", "tanh",
+]  # fmt: skip

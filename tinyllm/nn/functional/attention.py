@@ -1,0 +1,74 @@
+"""Scaled dot-product attention, fused and composed."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy
+
+from tinyllm import backend, ops
+from tinyllm import fused as fused_ops
+from tinyllm.nn.functional.layers import _check_p, dropout_keep_mask
+from tinyllm.tensor import Tensor, _new_tensor
+
+
+def causal_mask(L: int, S: int, like: Tensor) -> Any:
+    """(L, S) bool, True where query i may see key j: j <= i (PyTorch's top-left alignment)."""
+    xp = backend.get_array_module(like.data)
+    return xp.tril(xp.ones((L, S), dtype=bool))
+
+
+def scaled_dot_product_attention(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    attn_mask: Tensor | None = None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: float | None = None,
+    need_weights: bool = False,
+    fused: bool = True,
+) -> Any:
+    """softmax(Q K^T / sqrt(E) + mask) V over the last two axes.
+
+    query: (..., L, E), key: (..., S, E), value: (..., S, Ev) -> (..., L, Ev).
+    ``attn_mask``: bool (True = may attend, as in PyTorch) or float (added to the
+    scores), broadcastable to (..., L, S). ``is_causal``: query i sees keys j <= i.
+    ``dropout_p`` drops attention weights (always: pass 0.0 in evaluation, as with
+    PyTorch's function). ``scale`` defaults to 1 / sqrt(E).
+
+    ``need_weights=True`` (not in PyTorch's function) also returns the weights
+    softmax(...) before dropout, shape (..., L, S), for plotting.
+    ``fused=False`` computes it from primitive ops.
+    """
+    _check_p(dropout_p, "scaled_dot_product_attention")
+    if query.shape[-1] != key.shape[-1] or key.shape[-2] != value.shape[-2]:
+        raise ValueError(
+            f"scaled_dot_product_attention: query {query.shape}, key {key.shape} and value "
+            f"{value.shape} do not fit: need (..., L, E), (..., S, E) and (..., S, Ev)"
+        )
+    if is_causal and attn_mask is not None:
+        raise ValueError("scaled_dot_product_attention: give attn_mask or is_causal, not both")
+    L, S = query.shape[-2], key.shape[-2]
+    scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
+    mask = causal_mask(L, S, query) if is_causal else None
+    if attn_mask is not None:
+        mask = attn_mask.data if backend.is_floating(attn_mask.dtype) else attn_mask.data.astype(bool)
+        if backend.is_floating(mask.dtype):
+            mask = mask.astype(query.dtype)
+    shape = (*numpy.broadcast_shapes(query.shape[:-2], key.shape[:-2]), L, S)
+    keep = dropout_keep_mask(shape, dropout_p, query) if dropout_p > 0 else None
+    if fused:
+        out, weights = fused_ops.Attention.apply(query, key, value, scale=scale, mask=mask, keep=keep)
+    else:
+        scores = (query @ key.transpose(-2, -1)) * scale
+        if mask is not None:
+            if mask.dtype == bool:
+                scores = ops.masked_fill(scores, _new_tensor(~mask), -math.inf)
+            else:
+                scores = scores + _new_tensor(mask)
+        weights = ops.softmax(scores, dim=-1)
+        dropped = weights if keep is None else weights * _new_tensor(keep)
+        out = dropped @ value
+    return (out, weights) if need_weights else out

@@ -1,0 +1,24 @@
+"""Helpers around modules: packed sequences (:mod:`.rnn`) and weight-decay parameter groups."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tinyllm.nn.module import Module
+from tinyllm.nn.utils import rnn
+
+__all__ = ["decay_param_groups", "rnn"]
+
+
+def decay_param_groups(model: Module, weight_decay: float) -> list[dict[str, Any]]:
+    """Split a model's parameters into two optimizer groups: weight matrices and embedding
+    tables (2 or more dims), which get ``weight_decay``, and biases and LayerNorm gains
+    (1 dim), which get none — shrinking a gain or a bias toward 0 does not make the
+    model simpler, only worse. Pass the result to an optimizer in place of ``parameters()``.
+    """
+    decay = [p for p in model.parameters() if p.ndim >= 2]
+    no_decay = [p for p in model.parameters() if p.ndim < 2]
+    return [
+        {"params": decay, "weight_decay": weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]

@@ -1,0 +1,139 @@
+"""Packed sequences: a batch of sequences of different lengths without the padding.
+
+A batch of B sequences padded to length T wastes the steps past each sequence's
+end, and a recurrent layer would read the padding as if it were input. Packing
+sorts the sequences by length (longest first) and stores, time step by time
+step, only the elements that exist:
+
+    lengths 3, 1, 2   ->   batch_sizes [3, 2, 1]   (3 sequences run at step 0, 2 at step 1, ...)
+    data = [a0 b0 c0 | a1 c1 | a2]                 (a, c, b after sorting: a=3, c=2, b=1)
+
+Then step t of an LSTM works on the first ``batch_sizes[t]`` rows of its state.
+Names and layout follow ``torch.nn.utils.rnn``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy
+
+from tinyllm import backend, ops
+from tinyllm.tensor import Tensor, _new_tensor
+
+
+class PackedSequence(NamedTuple):
+    """data: (sum(lengths), *) the elements, time-major; batch_sizes: (T,) int64 (CPU), how many
+    sequences run at each step; sorted_indices: the batch order used (longest first) and
+    unsorted_indices its inverse, or None if the batch came sorted."""
+
+    data: Tensor
+    batch_sizes: Tensor
+    sorted_indices: Tensor | None = None
+    unsorted_indices: Tensor | None = None
+
+
+def _lengths_array(lengths: Any, batch: int, max_len: int, fn: str) -> numpy.ndarray:
+    if isinstance(lengths, Tensor):
+        lengths = backend.to_device(lengths.data, backend.CPU)
+    arr = numpy.asarray(lengths)
+    if arr.ndim != 1 or arr.shape[0] != batch:
+        raise ValueError(f"{fn}: lengths must be 1-D with one length per sequence ({batch}), not shape {arr.shape}")
+    if arr.size and not numpy.issubdtype(arr.dtype, numpy.integer):
+        if not numpy.all(arr == numpy.round(arr)):
+            raise TypeError(f"{fn}: lengths must be integers, not {arr.dtype}")
+    arr = arr.astype(numpy.int64)
+    if arr.size and (arr.min() < 1 or arr.max() > max_len):
+        bad = int(arr.min()) if arr.min() < 1 else int(arr.max())
+        raise ValueError(f"{fn}: length {bad} is outside [1, {max_len}] (the padded length is {max_len})")
+    return arr
+
+
+def batch_sizes_of(sorted_lengths: numpy.ndarray) -> numpy.ndarray:
+    """How many sequences (sorted longest first) are still running at each step."""
+    steps = numpy.arange(int(sorted_lengths[0]))
+    return (sorted_lengths[None, :] > steps[:, None]).sum(axis=1)
+
+
+def sort_by_length(lengths: numpy.ndarray, enforce_sorted: bool, fn: str) -> tuple[Any, Any]:
+    """(sorted_indices, unsorted_indices), or (None, None) when already longest first."""
+    descending = bool(numpy.all(lengths[:-1] >= lengths[1:]))
+    if enforce_sorted:
+        if not descending:
+            raise ValueError(
+                f"{fn}: lengths {lengths.tolist()} are not sorted longest first; sort the batch or "
+                "pass enforce_sorted=False"
+            )
+        return None, None
+    order = numpy.argsort(-lengths, kind="stable")
+    return order, numpy.argsort(order)
+
+
+def packed_rows(batch_sizes: numpy.ndarray, width: int) -> numpy.ndarray:
+    """For each packed element, in order, its row t * width + j in a (T, width) time-major grid."""
+    return numpy.concatenate([t * width + numpy.arange(n) for t, n in enumerate(batch_sizes)])
+
+
+def pack_padded_sequence(
+    input: Tensor, lengths: Any, batch_first: bool = False, enforce_sorted: bool = True
+) -> PackedSequence:
+    """Pack a padded batch: input (T, B, *) or, with ``batch_first``, (B, T, *); lengths (B,).
+
+    ``enforce_sorted=True`` requires lengths longest first; ``False`` sorts the
+    batch (stably) and records the order, so outputs can be put back in place.
+    """
+    fn = "pack_padded_sequence"
+    B, T = (input.shape[0], input.shape[1]) if batch_first else (input.shape[1], input.shape[0])
+    lens = _lengths_array(lengths, B, T, fn)
+    sorted_idx, unsorted_idx = sort_by_length(lens, enforce_sorted, fn)
+    order = numpy.arange(B) if sorted_idx is None else sorted_idx
+    sizes = batch_sizes_of(lens[order])
+    # one gather straight from the input's layout: element (t, j) of the packed grid is
+    # sequence order[j] at step t
+    t_of = numpy.concatenate([numpy.full(n, t) for t, n in enumerate(sizes)])
+    seq_of = numpy.concatenate([order[:n] for n in sizes])
+    rows = seq_of * T + t_of if batch_first else t_of * B + seq_of
+    flat = input.reshape(B * T, *input.shape[2:])
+    data = ops.getitem(flat, _on_device(rows, input))
+    return _packed(data, sizes, sorted_idx, unsorted_idx)
+
+
+def _packed(data: Tensor, sizes: Any, sorted_idx: Any, unsorted_idx: Any) -> PackedSequence:
+    def as_tensor(a: Any) -> Tensor | None:
+        return None if a is None else _new_tensor(numpy.asarray(a, dtype=numpy.int64))
+
+    return PackedSequence(data, as_tensor(sizes), as_tensor(sorted_idx), as_tensor(unsorted_idx))  # type: ignore[arg-type]
+
+
+def _on_device(index: numpy.ndarray, like: Tensor) -> Any:
+    return backend.to_device(index, like.device)
+
+
+def pad_packed_sequence(
+    sequence: PackedSequence, batch_first: bool = False, padding_value: float = 0.0,
+    total_length: int | None = None,
+) -> tuple[Tensor, Tensor]:  # fmt: skip
+    """Undo packing: (padded (T, B, *) or (B, T, *), lengths (B,)), in the original batch order."""
+    data, sizes = sequence.data, sequence.batch_sizes.numpy()
+    B, T = int(sizes[0]), len(sizes)
+    if total_length is not None:
+        if total_length < T:
+            raise ValueError(f"pad_packed_sequence: total_length {total_length} is shorter than the longest sequence ({T})")
+        T = total_length
+    order = numpy.arange(B) if sequence.sorted_indices is None else sequence.sorted_indices.numpy()
+    lens_sorted = numpy.array([(sizes > j).sum() for j in range(B)])
+    offsets = numpy.concatenate([[0], numpy.cumsum(sizes)[:-1]])
+    pad_row = data.shape[0]
+    # for every padded slot, the packed row it comes from, or the padding row
+    index = numpy.full((B, T), pad_row)
+    for j in range(B):
+        seq = order[j]
+        index[seq, : lens_sorted[j]] = offsets[: lens_sorted[j]] + j
+    if not batch_first:
+        index = index.T
+    xp = backend.get_array_module(data.data)
+    pad = _new_tensor(xp.full((1, *data.shape[1:]), padding_value, dtype=data.dtype))
+    padded = ops.getitem(ops.cat([data, pad], 0), _on_device(index, data))
+    lengths = numpy.empty(B, dtype=numpy.int64)
+    lengths[order] = lens_sorted
+    return padded, _new_tensor(lengths)
