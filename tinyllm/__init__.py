@@ -83,6 +83,6 @@ from tinyllm.ops import (
 from tinyllm.serialization import load, save
 from tinyllm.tensor import Function, Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 
-from tinyllm import nn  # noqa: E402  (nn builds on everything above)
+from tinyllm import nn, optim  # noqa: E402  (they build on everything above)
 
 __version__ = "0.1.0"

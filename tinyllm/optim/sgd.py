@@ -1,0 +1,52 @@
+"""Stochastic gradient descent, with momentum and Nesterov momentum."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tinyllm.optim.optimizer import Optimizer, ParamsLike
+
+
+class SGD(Optimizer):
+    """p <- p - lr * d, where, with g the gradient (negated if ``maximize``):
+
+        g <- g + weight_decay * p                      (L2 regularization, coupled)
+        v <- g at the first step, then momentum * v + (1 - dampening) * g
+        d = g + momentum * v  (nesterov)   or   v  (momentum)   or   g  (plain SGD)
+
+    PyTorch's update rule, to the order of operations.
+    """
+
+    def __init__(self, params: ParamsLike, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
+                 weight_decay: float = 0.0, nesterov: bool = False, maximize: bool = False) -> None:  # fmt: skip
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("SGD: Nesterov momentum needs momentum > 0 and dampening = 0")
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                        nesterov=nesterov, maximize=maximize)  # fmt: skip
+        super().__init__(params, defaults)
+
+    def check_hyperparameters(self, group: dict[str, Any]) -> None:
+        super().check_hyperparameters(group)
+        if group["momentum"] < 0:
+            raise ValueError(f"SGD: invalid momentum={group['momentum']} (must be >= 0)")
+
+    def update(self, p: Any, g: Any, group: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
+        lr, momentum, wd = group["lr"], group["momentum"], group["weight_decay"]
+        grad = -g if group["maximize"] else g
+        if wd:
+            grad = grad + wd * p
+        record: dict[str, Any] = {"g": g}
+        d = grad
+        if momentum:
+            v = state.get("momentum_buffer")
+            if v is None:
+                v = state["momentum_buffer"] = grad.copy()
+            else:
+                v *= momentum
+                v += (1 - group["dampening"]) * grad
+            d = grad + momentum * v if group["nesterov"] else v
+            record["velocity"] = v
+        delta = -lr * d
+        p += delta
+        record["delta"] = delta
+        return record
