@@ -21,6 +21,12 @@ CONFIGS = [
     ("Adam", {"lr": 0.01, "maximize": True}),
     ("AdamW", {"lr": 0.01}),
     ("AdamW", {"lr": 0.01, "weight_decay": 0.1, "amsgrad": True}),
+    ("RMSprop", {"lr": 0.01}),
+    ("RMSprop", {"lr": 0.01, "alpha": 0.9, "momentum": 0.9, "centered": True, "weight_decay": 0.1}),
+    ("RMSprop", {"lr": 0.01, "maximize": True, "eps": 1e-4}),
+    ("Adagrad", {"lr": 0.1}),
+    ("Adagrad", {"lr": 0.1, "lr_decay": 0.01, "weight_decay": 0.1, "initial_accumulator_value": 0.5}),
+    ("Adagrad", {"lr": 0.1, "maximize": True, "eps": 1e-6}),
 ]
 
 
@@ -93,10 +99,16 @@ def test_parameter_groups_use_their_own_hyperparameters(torch) -> None:
         np.testing.assert_allclose(p.data, q.detach().numpy(), atol=1e-12)
 
 
-@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW"])
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"])
 def test_state_dict_round_trip_continues_the_same_trajectory_bitwise(name: str, tmp_path) -> None:
     w0, grads = _gradients(100, (4,))
-    options = {"lr": 0.05, "momentum": 0.9} if name == "SGD" else {"lr": 0.05, "amsgrad": True}
+    options = {
+        "SGD": {"lr": 0.05, "momentum": 0.9},
+        "Adam": {"lr": 0.05, "amsgrad": True},
+        "AdamW": {"lr": 0.05, "amsgrad": True},
+        "RMSprop": {"lr": 0.01, "momentum": 0.5, "centered": True},
+        "Adagrad": {"lr": 0.05, "lr_decay": 0.01},
+    }[name]
 
     p = tl.tensor(w0, requires_grad=True)
     straight = getattr(tl.optim, name)([p], **options)
@@ -178,3 +190,196 @@ def test_load_state_dict_rejects_a_different_layout() -> None:
     saved = tl.optim.Adam([tl.tensor([1.0], requires_grad=True)]).state_dict()
     with pytest.raises(ValueError, match="group 0 has 1 parameters"):
         opt.load_state_dict(saved)
+
+
+# ----------------------------------------------------------------------------- L1: proximal vs penalty
+
+
+def _lasso(step_l1: bool, steps: int = 300) -> np.ndarray:
+    """min 1/2 |w - target|^2 + lam |w|: the answer is soft_threshold(target, lam), so
+    coordinates with |target| < lam are exactly 0 at the optimum."""
+    target = np.array([2.0, 0.05, -0.03, -1.0])
+    lam, lr = 0.1, 0.1
+    w = tl.tensor(np.ones(4), requires_grad=True)
+    opt = tl.optim.SGD([w], lr=lr, l1=lam if step_l1 else 0.0)
+    for _ in range(steps):
+        loss = 0.5 * ((w - tl.tensor(target)) ** 2).sum()
+        if not step_l1:
+            loss = loss + lam * tl.nn.functional.l1_penalty([w])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return w.detach().numpy()
+
+
+def test_proximal_l1_reaches_exact_zeros_where_the_penalty_gradient_does_not() -> None:
+    prox, penalty = _lasso(True), _lasso(False)
+    np.testing.assert_allclose(prox, [1.9, 0.0, 0.0, -0.9], atol=1e-12)
+    assert prox[1] == 0.0 and prox[2] == 0.0  # exactly
+    # the subgradient lam * sign(w) overshoots 0 by up to lr * lam every step: never exactly 0
+    assert np.all(penalty[1:3] != 0.0)
+    assert np.all(np.abs(penalty[1:3]) < 0.1 * 0.1 + 1e-12)
+
+
+def test_soft_threshold_shrinks_toward_zero_and_stops_there() -> None:
+    a = np.array([3.0, -3.0, 0.5, -0.5, 0.0])
+    np.testing.assert_array_equal(tl.optim.soft_threshold(a, 1.0), [2.0, -2.0, 0.0, 0.0, 0.0])
+
+
+# ----------------------------------------------------------------------------- tracing
+
+
+def test_trace_delta_reproduces_every_parameter_change_exactly() -> None:
+    model = tl.nn.Linear(3, 2)
+    opt = tl.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, l1=0.01)
+    x, y = tl.randn(5, 3), tl.randn(5, 2)
+    history = [model.weight.detach().numpy().copy()]
+    with tl.optim.trace(opt, names=model) as log:
+        for _ in range(3):
+            opt.zero_grad()
+            tl.nn.functional.mse_loss(model(x), y).backward()
+            opt.step()
+            history.append(model.weight.detach().numpy().copy())
+    assert len(log) == 3 and set(log[0]) == {"weight", "bias"}
+    for k in range(3):
+        replayed = history[k] + log[k]["weight"]["delta"] + log[k]["weight"]["delta_l1"]
+        np.testing.assert_array_equal(replayed, history[k + 1])
+        assert log[k]["weight"]["lr"] == 0.1
+    assert log.series("weight", "velocity").shape == (3, 2, 3)
+    assert "weight" in log.table(step=0) and "velocity" in log.table(step=0)
+
+
+def test_trace_of_adam_lets_a_step_be_rederived_by_hand() -> None:
+    p = tl.tensor([0.5, -1.0, 2.0], dtype=tl.float64, requires_grad=True)
+    lr, (b1, b2), eps = 0.01, (0.9, 0.999), 1e-8
+    opt = tl.optim.Adam([p], lr=lr)
+    with tl.optim.trace(opt, names={"p": p}) as log:
+        for g in ([0.1, 0.2, -0.3], [1.0, -2.0, 0.5]):
+            p.grad = tl.tensor(g, dtype=tl.float64)
+            opt.step()
+    s = log[1]["p"]
+    m = b1 * log[0]["p"]["m"] + (1 - b1) * s["g"]
+    v = b2 * log[0]["p"]["v"] + (1 - b2) * s["g"] ** 2
+    np.testing.assert_allclose(s["m"], m, rtol=1e-14)
+    np.testing.assert_allclose(s["v"], v, rtol=1e-14)
+    np.testing.assert_allclose(s["m_hat"], m / (1 - b1**2), rtol=1e-14)
+    np.testing.assert_allclose(s["delta"], -lr * s["m_hat"] / (np.sqrt(s["v_hat"]) + eps), rtol=1e-12)
+
+
+def test_no_trace_records_nothing_and_leaves_the_optimizer_untraced() -> None:
+    p = tl.tensor([1.0], requires_grad=True)
+    opt = tl.optim.Adam([p])
+    with tl.optim.trace(opt) as log:
+        pass
+    p.grad = tl.tensor([1.0])
+    opt.step()
+    assert len(log) == 0 and not opt.tracing
+
+
+# ----------------------------------------------------------------------------- schedules
+
+SCHEDULES = [
+    ("StepLR", {"step_size": 7, "gamma": 0.5}),
+    ("MultiStepLR", {"milestones": [10, 30, 31], "gamma": 0.3}),
+    ("ExponentialLR", {"gamma": 0.97}),
+    ("CosineAnnealingLR", {"T_max": 30, "eta_min": 0.001}),
+    ("LinearLR", {"start_factor": 0.1, "end_factor": 0.9, "total_iters": 20}),
+    ("LambdaLR", {"lr_lambda": lambda t: 1 / (1 + t)}),
+]
+
+
+def _lrs(scheduler, optimizer, n: int = 100) -> list[float]:
+    out = []
+    for _ in range(n):
+        out.append(scheduler.get_last_lr()[0])
+        optimizer.step()
+        scheduler.step()
+    return out
+
+
+@pytest.mark.parametrize(("name", "options"), SCHEDULES, ids=[s[0] for s in SCHEDULES])
+def test_schedule_matches_torch_for_100_steps(torch, name: str, options: dict) -> None:
+    p, q = tl.tensor([1.0], requires_grad=True), torch.tensor([1.0], requires_grad=True)
+    ours_opt, their_opt = tl.optim.SGD([p], lr=0.1), torch.optim.SGD([q], lr=0.1)
+    ours = getattr(tl.optim.lr_scheduler, name)(ours_opt, **options)
+    theirs = getattr(torch.optim.lr_scheduler, name)(their_opt, **options)
+    np.testing.assert_allclose(_lrs(ours, ours_opt), _lrs(theirs, their_opt), rtol=1e-12, atol=1e-15)
+
+
+def test_reduce_lr_on_plateau_matches_torch_on_a_loss_sequence(torch) -> None:
+    losses = np.r_[np.linspace(1, 0.5, 20), np.full(30, 0.5), np.linspace(0.5, 0.4, 10), np.full(40, 0.45)]
+    options = {"patience": 3, "cooldown": 2, "factor": 0.5, "min_lr": 1e-3}
+    ours_opt = tl.optim.SGD([tl.tensor([1.0], requires_grad=True)], lr=0.1)
+    their_opt = torch.optim.SGD([torch.tensor([1.0], requires_grad=True)], lr=0.1)
+    ours = tl.optim.lr_scheduler.ReduceLROnPlateau(ours_opt, **options)
+    theirs = torch.optim.lr_scheduler.ReduceLROnPlateau(their_opt, **options)
+    a, b = [], []
+    for loss in losses:
+        ours.step(loss)
+        theirs.step(loss)
+        a.append(ours.get_last_lr()[0])
+        b.append(theirs.get_last_lr()[0])
+    assert a == b
+    assert a[0] == 0.1 and a[-1] == 1e-3
+
+
+def test_warmup_cosine_follows_its_formula() -> None:
+    opt = tl.optim.AdamW([tl.tensor([1.0], requires_grad=True)], lr=1.0)
+    sched = tl.optim.lr_scheduler.WarmupCosine(opt, warmup_steps=4, total_steps=12, min_lr=0.1)
+    lrs = _lrs(sched, opt, 16)
+    np.testing.assert_allclose(lrs[:4], [0.25, 0.5, 0.75, 1.0])
+    assert lrs[4] == pytest.approx(1.0) and lrs[8] == pytest.approx(0.55) and lrs[12] == pytest.approx(0.1)
+    assert lrs[13:] == [0.1, 0.1, 0.1]
+    assert all(a >= b for a, b in zip(lrs[4:], lrs[5:]))  # never rises after warmup
+
+
+def test_scheduler_state_dict_resumes_the_same_sequence() -> None:
+    opt = tl.optim.SGD([tl.tensor([1.0], requires_grad=True)], lr=0.1)
+    sched = tl.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=20)
+    _lrs(sched, opt, 5)
+    saved = sched.state_dict()
+    rest = _lrs(sched, opt, 10)
+    opt2 = tl.optim.SGD([tl.tensor([1.0], requires_grad=True)], lr=0.1)
+    sched2 = tl.optim.lr_scheduler.CosineAnnealingLR(opt2, T_max=20)
+    sched2.load_state_dict(saved)
+    assert sched2.get_last_lr() == [rest[0]]
+    assert _lrs(sched2, opt2, 10)[1:] == [pytest.approx(lr, rel=1e-15) for lr in rest[1:]]
+
+
+# ----------------------------------------------------------------------------- clipping
+
+
+def test_clip_grad_norm_matches_torch(torch) -> None:
+    from tinyllm.nn.utils.clip_grad import clip_grad_norm_
+
+    rng = np.random.default_rng(0)
+    gs = [rng.standard_normal(s) * 3 for s in [(3, 4), (5,), (2, 2)]]
+    for norm_type, max_norm in [(2.0, 1.0), (1.0, 2.0), (float("inf"), 0.5), (2.0, 1e3)]:
+        ps = [tl.tensor(np.zeros_like(g), requires_grad=True) for g in gs]
+        qs = [torch.zeros(g.shape, dtype=torch.float64, requires_grad=True) for g in gs]
+        for p, q, g in zip(ps, qs, gs):
+            p.grad, q.grad = tl.tensor(g), torch.tensor(g)
+        total = clip_grad_norm_(ps, max_norm, norm_type)
+        t_total = torch.nn.utils.clip_grad_norm_(qs, max_norm, norm_type)
+        assert total.item() == pytest.approx(t_total.item(), rel=1e-14)
+        for p, q in zip(ps, qs):
+            np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-14)
+
+
+def test_clip_grad_norm_keeps_the_direction_and_bounds_the_norm() -> None:
+    from tinyllm.nn.utils.clip_grad import clip_grad_norm_
+
+    p = tl.tensor([0.0, 0.0], dtype=tl.float64, requires_grad=True)
+    p.grad = tl.tensor([3.0, 4.0], dtype=tl.float64)
+    total = clip_grad_norm_([p], 1.0)
+    assert total.item() == 5.0
+    np.testing.assert_allclose(p.grad.numpy(), [0.6, 0.8], rtol=1e-6)
+
+
+def test_clip_grad_value_clamps_each_element() -> None:
+    from tinyllm.nn.utils.clip_grad import clip_grad_value_
+
+    p = tl.tensor([0.0, 0.0, 0.0], requires_grad=True)
+    p.grad = tl.tensor([-3.0, 0.2, 5.0])
+    clip_grad_value_([p], 1.0)
+    np.testing.assert_array_equal(p.grad.numpy(), np.array([-1.0, 0.2, 1.0], dtype=np.float32))

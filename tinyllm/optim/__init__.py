@@ -1,9 +1,21 @@
-"""Optimizers, named as in PyTorch's ``torch.optim``: SGD, Adam, AdamW."""
+"""Optimizers, named as in PyTorch's ``torch.optim``, learning-rate schedules, and step tracing.
+
+SGD, Adam, AdamW, RMSprop and Adagrad follow PyTorch's documented update rules;
+every optimizer also takes ``l1`` (a proximal L1 step, see :class:`Optimizer`).
+``tl.optim.lr_scheduler`` holds the schedules, ``tl.optim.trace`` records steps.
+"""
 
 from __future__ import annotations
 
+from tinyllm.optim import lr_scheduler
+from tinyllm.optim.adagrad import Adagrad
 from tinyllm.optim.adam import Adam, AdamW
-from tinyllm.optim.optimizer import Optimizer
+from tinyllm.optim.optimizer import Optimizer, soft_threshold
+from tinyllm.optim.rmsprop import RMSprop
 from tinyllm.optim.sgd import SGD
+from tinyllm.optim.trace import StepLog, trace
 
-__all__ = ["SGD", "Adam", "AdamW", "Optimizer"]
+__all__ = [
+    "SGD", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "StepLog", "lr_scheduler",
+    "soft_threshold", "trace",
+]  # fmt: skip

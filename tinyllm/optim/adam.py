@@ -16,7 +16,7 @@ class Adam(Optimizer):
         m <- beta1 * m + (1 - beta1) * g              (first moment: a running mean of g)
         v <- beta2 * v + (1 - beta2) * g^2            (second moment: a running mean of g^2)
         m_hat = m / (1 - beta1^t),  v_hat = v / (1 - beta2^t)     (bias corrections: m, v start at 0)
-        p <- p - lr * m_hat / (sqrt(v_hat) + eps)
+        p <- p + delta,   delta = -lr * m_hat / (sqrt(v_hat) + eps)
 
     With ``amsgrad``, v_hat uses the largest v so far. PyTorch's rule and order of
     operations (it folds the corrections into the step size and the denominator).
@@ -26,9 +26,9 @@ class Adam(Optimizer):
 
     def __init__(self, params: ParamsLike, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False,
-                 maximize: bool = False) -> None:  # fmt: skip
+                 maximize: bool = False, l1: float = 0.0) -> None:  # fmt: skip
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
-                        maximize=maximize)  # fmt: skip
+                        maximize=maximize, l1=l1)  # fmt: skip
         super().__init__(params, defaults)
 
     def check_hyperparameters(self, group: dict[str, Any]) -> None:
@@ -40,14 +40,11 @@ class Adam(Optimizer):
         if group["eps"] < 0:
             raise ValueError(f"{name}: invalid eps={group['eps']} (must be >= 0)")
 
-    def update(self, p: Any, g: Any, group: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
+    def update(self, p: Any, g: Any, group: dict[str, Any], state: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         xp = get_array_module(p)
         lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
         grad = -g if group["maximize"] else g
-        p_before = p.copy() if self._tracers else None
-        if wd and self.decoupled:
-            p *= 1 - lr * wd
-        elif wd:
+        if wd and not self.decoupled:
             grad = grad + wd * p
         if not state:
             state["step"] = 0
@@ -69,17 +66,19 @@ class Adam(Optimizer):
         else:
             v_used = v
         denom = xp.sqrt(v_used) / math.sqrt(bias_correction2) + eps
-        p -= (lr / bias_correction1) * m / denom
-        if p_before is None:
-            return {}
-        return {"g": g, "m": m.copy(), "v": v.copy(), "m_hat": m / bias_correction1,
-                "v_hat": v_used / bias_correction2, "delta": p - p_before}  # fmt: skip
+        delta = -(lr / bias_correction1) * m / denom
+        if wd and self.decoupled:
+            delta -= (lr * wd) * p
+        if not self.tracing:
+            return delta, {}
+        return delta, {"g": g, "m": m.copy(), "v": v.copy(), "m_hat": m / bias_correction1,
+                       "v_hat": v_used / bias_correction2}  # fmt: skip
 
 
 class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov and Hutter, 2019):
 
-        p <- p * (1 - lr * weight_decay)   first, then the Adam step without any L2 term.
+        delta = -lr * m_hat / (sqrt(v_hat) + eps) - lr * weight_decay * p   (no L2 term in g)
 
     The decay no longer passes through m and v, so every weight shrinks by the same
     factor whatever its gradient history — unlike Adam's ``weight_decay``, which
@@ -90,5 +89,5 @@ class AdamW(Adam):
 
     def __init__(self, params: ParamsLike, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False,
-                 maximize: bool = False) -> None:  # fmt: skip
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize)
+                 maximize: bool = False, l1: float = 0.0) -> None:  # fmt: skip
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize, l1)

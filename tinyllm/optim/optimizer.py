@@ -20,9 +20,17 @@ ParamsLike = Iterable[Tensor] | Iterable[dict[str, Any]]
 
 class Optimizer:
     """Base class. A subclass passes its hyperparameter ``defaults`` and writes
-    ``update(p, g, group, state)``: change the array ``p`` in place, given its gradient
-    array ``g``, its group's hyperparameters and its state dict; it returns the
-    quantities of the step by name (for :func:`tinyllm.optim.trace`)."""
+    ``update(p, g, group, state) -> (delta, quantities)``: from the parameter's array
+    ``p``, its gradient ``g``, its group's hyperparameters and its state dict (which it
+    updates), the change ``delta`` that ``step`` adds to ``p``; and, while
+    ``self.tracing``, the quantities of the step by name (for :func:`tinyllm.optim.trace`).
+
+    Every optimizer takes ``l1``: after its update, each weight takes the proximal
+    step of the penalty ``l1 * |w|`` (soft thresholding by ``lr * l1``), which sets
+    small weights to exactly zero. This is L1 regularization done by the optimizer;
+    adding ``l1 * F.l1_penalty(params)`` to the loss is the same penalty done by the
+    gradient, which only makes weights hover around zero.
+    """
 
     def __init__(self, params: ParamsLike, defaults: dict[str, Any]) -> None:
         self.defaults = defaults
@@ -91,20 +99,33 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
+        for tracer in self._tracers:
+            tracer.begin_step()
         with no_grad():
             for group in self.param_groups:
                 for p in group["params"]:
                     if p.grad is None:
                         continue
                     state = self.state.setdefault(p, {})
-                    record = self.update(p.data, p.grad.data, group, state)
+                    delta, record = self.update(p.data, p.grad.data, group, state)
+                    p.data += delta
+                    if group.get("l1", 0.0):
+                        # the proximal step, kept as its own change so a trace can replay it
+                        delta_l1 = soft_threshold(p.data, group["lr"] * group["l1"]) - p.data
+                        p.data += delta_l1
+                        record["delta_l1"] = delta_l1
                     p._vc[0] += 1  # changed in place: a graph that saved p can no longer backward
                     for tracer in self._tracers:
-                        tracer.record(self, p, group, record)
+                        tracer.record(self, p, {"lr": group["lr"], **record, "delta": delta})
         return loss
 
-    def update(self, p: Any, g: Any, group: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
+    def update(self, p: Any, g: Any, group: dict[str, Any], state: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         raise NotImplementedError
+
+    @property
+    def tracing(self) -> bool:
+        """Whether a :func:`tinyllm.optim.trace` is recording (updates then return their quantities)."""
+        return bool(self._tracers)
 
     # --- saving and restoring
 
@@ -159,6 +180,18 @@ class Optimizer:
             settings = ", ".join(f"{k}={v}" for k, v in group.items() if k != "params")
             lines.append(f"  group {i}: {len(group['params'])} tensors, {n:,} numbers; {settings}")
         return "\n".join(lines + [")"])
+
+
+def soft_threshold(p: Any, tau: float) -> Any:
+    """sign(p) * max(|p| - tau, 0): the proximal step of tau * |p|.
+
+    It moves every weight toward 0 by tau and stops at exactly 0 those closer
+    than tau, which a gradient step on |p| (it jumps across 0 by lr) never does.
+    """
+    xp = backend.get_array_module(p)
+    shrunk = xp.abs(p) - tau
+    xp.maximum(shrunk, 0, out=shrunk)
+    return xp.sign(p) * shrunk
 
 
 def _copy(v: Any) -> Any:
