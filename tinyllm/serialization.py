@@ -61,6 +61,7 @@ def save(obj: Any, path: str | os.PathLike[str]) -> None:
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=os.path.basename(path) + ".", suffix=".tmp")
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; a checkpoint is an ordinary file
         with os.fdopen(fd, "wb") as f:
             numpy.savez(f, **arrays, **{MANIFEST: numpy.array(manifest)})
             f.flush()
@@ -72,25 +73,42 @@ def save(obj: Any, path: str | os.PathLike[str]) -> None:
         raise
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def load(path: str | os.PathLike[str], map_location: str | backend.Device = "cpu") -> Any:
     """Read what :func:`save` wrote; tensors come back on ``map_location`` (default the CPU)."""
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"tl.load: no such file: {path}")
     device = backend.as_device(map_location)
+    if not zipfile.is_zipfile(path):
+        # numpy.load would read a .npy file, or blame pickles for any other file
+        raise ValueError(f"tl.load: {path} is not a tinyllm checkpoint (not an .npz archive)")
     try:
         archive = numpy.load(path, allow_pickle=False)
     except (ValueError, OSError, zipfile.BadZipFile) as e:
         raise ValueError(f"tl.load: {path} is not a tinyllm checkpoint (not a readable .npz file: {e})") from e
     with archive:
-        if not hasattr(archive, "files") or MANIFEST not in archive.files:
+        if MANIFEST not in archive.files:
             raise ValueError(f"tl.load: {path} is not a tinyllm checkpoint (it has no {MANIFEST} entry)")
         try:
             manifest = json.loads(str(archive[MANIFEST]))
             arrays = {name: archive[name] for name in archive.files if name != MANIFEST}
         except (ValueError, OSError, zipfile.BadZipFile, EOFError) as e:
             raise ValueError(f"tl.load: {path} is damaged: {e}") from e
-    return _decode(manifest["tree"], arrays, device, path)
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_VERSION or "tree" not in manifest:
+        found = manifest.get("format") if isinstance(manifest, dict) else None
+        raise ValueError(
+            f"tl.load: {path} has checkpoint format {found!r}; this tinyllm reads format {FORMAT_VERSION}"
+        )
+    try:
+        return _decode(manifest["tree"], arrays, device, path)
+    except (KeyError, TypeError, AttributeError) as e:
+        raise ValueError(f"tl.load: {path} is damaged: its manifest is malformed ({type(e).__name__}: {e})") from e
 
 
 def _decode(node: dict[str, Any], arrays: dict[str, numpy.ndarray], device: backend.Device, path: str) -> Any:

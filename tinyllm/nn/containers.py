@@ -24,8 +24,12 @@ class ModuleList(Module):
             self.append(m)
         return self
 
-    def __getitem__(self, i: int) -> Module:
-        return list(self._modules.values())[i]  # type: ignore[return-value]
+    def __getitem__(self, i: int | slice) -> Any:
+        """One module by position, or a slice as a container of the same kind."""
+        modules = list(self._modules.values())
+        if isinstance(i, slice):
+            return type(self)(modules[i]) if type(self) is ModuleList else type(self)(*modules[i])
+        return modules[i]
 
     def __len__(self) -> int:
         return len(self._modules)

@@ -111,6 +111,11 @@ class Module:
             self._forget(name)
             self._parameters[name] = None
             self.__dict__[name] = None
+        elif not isinstance(param, Parameter):
+            raise TypeError(
+                f"register_parameter: {name!r} of {type(self).__name__} must be a tl.nn.Parameter "
+                f"or None, not {type(param).__name__}"
+            )
         else:
             setattr(self, name, param)
 
@@ -123,6 +128,10 @@ class Module:
         self.__dict__[name] = tensor
 
     def register_module(self, name: str, module: Module | None) -> None:
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"register_module: {name!r} must be a Module or None, not {type(module).__name__}")
+        if not isinstance(name, str) or "." in name or not name:
+            raise KeyError(f"register_module: a module name must be a non-empty string without '.', not {name!r}")
         self._forget(name)
         self._modules[name] = module
         self.__dict__[name] = module
@@ -228,6 +237,11 @@ class Module:
                 return backend.to_device(a, dev)
         else:
             dtype = numpy.dtype(target)
+            if not backend.is_floating(dtype):
+                raise TypeError(
+                    f"{type(self).__name__}.to: a module converts to a floating dtype, not {dtype} "
+                    "(integer weights cannot require gradients)"
+                )
 
             def convert(a: Any) -> Any:
                 return a.astype(dtype) if backend.is_floating(a.dtype) else a
@@ -299,15 +313,18 @@ class Module:
                     target.copy_(backend.to_device(array, target.device).astype(target.dtype, copy=False))
         return IncompatibleKeys(missing, unexpected)
 
-    def _named_state(self) -> Iterator[tuple[str, Tensor]]:
-        for mod_name, module in self.named_modules(memo=set()):
-            pre = f"{mod_name}." if mod_name else ""
-            for name, p in module._parameters.items():
-                if p is not None:
-                    yield pre + name, p
-            for name, b in module._buffers.items():
-                if b is not None and name not in module._non_persistent:
-                    yield pre + name, b
+    def _named_state(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
+        # Every path to every tensor, as in PyTorch: a sub-module used twice is saved under
+        # both names, so checkpoints keep the same keys in either library.
+        for name, p in self._parameters.items():
+            if p is not None:
+                yield prefix + name, p
+        for name, b in self._buffers.items():
+            if b is not None and name not in self._non_persistent:
+                yield prefix + name, b
+        for name, child in self._modules.items():
+            if child is not None:
+                yield from child._named_state(f"{prefix}{name}.")
 
     # --- printing
 
