@@ -488,8 +488,17 @@ def softmax(x: Tensor, dim: int) -> Tensor:
 
 
 def log_softmax(x: Tensor, dim: int) -> Tensor:
-    """x_i - logsumexp(x) along ``dim``: the log of softmax without forming tiny ratios."""
-    return x - logsumexp(x, dim, keepdim=True)
+    """x_i - logsumexp(x) along ``dim``: the log of softmax without forming tiny ratios.
+
+    Computed as (x - m) - log(sum(exp(x - m))) with m = max(x): subtracting m first keeps
+    the result exact to rounding of the (small) shifted values, not of max|x|.
+    """
+    d = _dim(dim, x.ndim, "log_softmax")
+    xp = backend.get_array_module(x.data)
+    m = x.data.max(axis=d, keepdims=True)
+    m = xp.where(xp.isfinite(m), m, 0)
+    shifted = x - _new_tensor(m)
+    return shifted - log(sum(exp(shifted), d, keepdim=True))
 
 
 # ----------------------------------------------------------------------------- copies

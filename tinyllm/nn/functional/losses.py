@@ -45,7 +45,7 @@ def _classes_last(x: Tensor, target: Any, fn: str) -> tuple[Tensor, Any, tuple[i
         raise ValueError(f"{fn}: input of shape {x.shape} needs {kind} of shape {expected}, not {t.shape}")
     if x.ndim > 2:  # move the class axis last and fold the rest into rows
         x = ops.permute(x, 0, *range(2, x.ndim), 1).reshape(-1, x.shape[1])
-        t = numpy.moveaxis(t, 1, -1).reshape(-1, x.shape[1]) if probabilities else t.reshape(-1)
+        t = backend.get_array_module(t).moveaxis(t, 1, -1).reshape(-1, x.shape[1]) if probabilities else t.reshape(-1)
     return x, t, out_shape
 
 
@@ -178,7 +178,11 @@ def binary_cross_entropy_with_logits(
         raise ValueError(
             f"binary_cross_entropy_with_logits: input shape {input.shape} and target shape {y.shape} differ"
         )
-    softplus_neg = ops.relu(-input) + ops.log(1 + ops.exp(-ops.abs(input)))
+    # |x| = s x and max(-x, 0) = (|x| - x) / 2 with a constant sign s that is +1 at x = 0: the
+    # subgradients of relu and abs (0 at 0) would make the slope of softplus(-x) there 0, not -1/2
+    xp = backend.get_array_module(input.data)
+    abs_x = input * _new_tensor(xp.where(input.data < 0, -1, 1).astype(input.dtype))
+    softplus_neg = (abs_x - input) * 0.5 + ops.log(1 + ops.exp(-abs_x))
     coeff = 1 + (pos_weight - 1) * y if pos_weight is not None else 1
     losses = (1 - y) * input + coeff * softplus_neg
     if weight is not None:
