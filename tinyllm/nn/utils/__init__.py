@@ -1,4 +1,4 @@
-"""Helpers around modules: packed sequences (:mod:`.rnn`) and weight-decay parameter groups."""
+"""Helpers around modules: packed sequences (:mod:`.rnn`), gradient clipping, weight-decay groups."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from typing import Any
 
 from tinyllm.nn.module import Module
 from tinyllm.nn.utils import rnn
+from tinyllm.nn.utils.clip_grad import clip_grad_norm_, clip_grad_value_
 
-__all__ = ["decay_param_groups", "rnn"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "decay_param_groups", "rnn"]
 
 
 def decay_param_groups(model: Module, weight_decay: float) -> list[dict[str, Any]]:
