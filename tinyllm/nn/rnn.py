@@ -121,8 +121,9 @@ class LSTM(Module):
                 raise ValueError("LSTM: a PackedSequence carries its lengths; do not pass lengths= too")
             return self._forward_packed(x, hx)
         unbatched = x.ndim == 2
-        if unbatched:
-            x = x.unsqueeze(1)
+        batch_dim = 0 if self.batch_first else 1
+        if unbatched:  # x (T, features) is one sequence whatever batch_first says, as in PyTorch
+            x = x.unsqueeze(batch_dim)
             hx = None if hx is None else (hx[0].unsqueeze(1), hx[1].unsqueeze(1))
         if x.ndim != 3:
             raise ValueError(f"LSTM: input must be (T, B, features) or (B, T, features), not shape {x.shape}")
@@ -136,7 +137,7 @@ class LSTM(Module):
         if x_tm is not None and self.batch_first:
             y = y.transpose(0, 1)
         if unbatched:
-            y, state = y.squeeze(1), (state[0].squeeze(1), state[1].squeeze(1))
+            y, state = y.squeeze(batch_dim), (state[0].squeeze(1), state[1].squeeze(1))
         return y, state
 
     def _check_features(self, n: int) -> None:
@@ -177,6 +178,8 @@ class LSTM(Module):
         self._check_features(data.shape[1])
         sizes = seq.batch_sizes.numpy()
         T, B = len(sizes), int(sizes[0])
+        if hx is not None:  # before the reordering below, which would hide a wrong batch size
+            self._check_state(hx, B)
         if hx is not None and seq.sorted_indices is not None:
             hx = (hx[0][:, seq.sorted_indices.data], hx[1][:, seq.sorted_indices.data])
         # the packed rows laid out as a (T, B) time-major grid; slots past a sequence's end
@@ -201,6 +204,7 @@ class LSTM(Module):
         src = order[j] * T + t if self.batch_first else t * B + order[j]
         x_tm = ops.getitem(x.reshape(B * T, self.input_size), _on_device(src.reshape(-1), x))
         if hx is not None:
+            self._check_state(hx, B)
             hx = (hx[0][:, _on_device(order, x)], hx[1][:, _on_device(order, x)])
         y, (h_n, c_n) = self._run(x_tm.reshape(steps, B, self.input_size), sizes, hx)
         # back to x's layout and batch order; steps past the longest sequence read a zero row

@@ -58,7 +58,9 @@ def scaled_dot_product_attention(
         if backend.is_floating(mask.dtype):
             mask = mask.astype(query.dtype)
     shape = (*numpy.broadcast_shapes(query.shape[:-2], key.shape[:-2]), L, S)
-    keep = dropout_keep_mask(shape, dropout_p, query) if dropout_p > 0 else None
+    keep = dropout_keep_mask(shape, dropout_p, query) if 0 < dropout_p < 1 else None
+    if dropout_p == 1.0:  # every weight dropped; the keep-mask's scale 1 / (1 - p) would divide by zero
+        keep = backend.get_array_module(query.data).zeros(shape, dtype=query.dtype)
     if fused:
         out, weights = fused_ops.Attention.apply(query, key, value, scale=scale, mask=mask, keep=keep)
     else:
