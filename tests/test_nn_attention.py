@@ -340,3 +340,22 @@ def test_transformer_block_dropout_acts_only_in_training() -> None:
     np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(a, reference)
     assert not np.allclose(noisy, reference)
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_a_query_that_may_attend_to_nothing_gets_zeros_like_torch(torch, fused: bool) -> None:
+    rng = np.random.default_rng(3)
+    q, k, v = (rng.standard_normal((2, 3, 4)) for _ in range(3))
+    mask = np.array([[False, False, False], [True, False, False], [True, True, True]])
+    ours = [tl.tensor(a, requires_grad=True) for a in (q, k, v)]
+    theirs = [torch.tensor(a, requires_grad=True) for a in (q, k, v)]
+    out = F.scaled_dot_product_attention(*ours, attn_mask=tl.tensor(mask), fused=fused)
+    t_out = torch.nn.functional.scaled_dot_product_attention(*theirs, attn_mask=torch.tensor(mask))
+    cotangent = rng.standard_normal(out.shape)
+    (out * tl.tensor(cotangent)).sum().backward()
+    (t_out * torch.tensor(cotangent)).sum().backward()
+    assert np.all(out.detach().numpy()[:, 0] == 0)
+    np.testing.assert_allclose(out.detach().numpy(), t_out.detach().numpy(), atol=1e-12)
+    for a, b in zip(ours, theirs):
+        assert np.all(np.isfinite(a.grad.numpy()))
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), atol=1e-12)

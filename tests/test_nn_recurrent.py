@@ -445,3 +445,10 @@ def test_lstm_rejects_lengths_together_with_a_packed_sequence() -> None:
     packed = pack_padded_sequence(tl.zeros(3, 2, 3), [3, 2])
     with pytest.raises(ValueError, match="do not pass lengths= too"):
         tl.nn.LSTM(3, 4)(packed, lengths=[3, 2])
+
+
+def test_lstm_cell_names_a_wrong_state_shape() -> None:
+    cell = tl.nn.LSTMCell(3, 4)
+    x = tl.randn(2, 3)
+    with pytest.raises(ValueError, match=r"c has shape \(2, 5\), expected \(B, hidden_size\) = \(2, 4\)"):
+        cell(x, (tl.zeros(2, 4), tl.zeros(2, 5)))

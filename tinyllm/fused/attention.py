@@ -14,7 +14,8 @@ class Attention(Function):
 
     Q: (..., L, E), K: (..., S, E), V: (..., S, Ev). ``mask`` is optional: a bool
     array (True where a query may attend to a key; False becomes -inf in S) or a
-    float array added to S. ``keep`` is optional: the dropout mask already scaled
+    float array added to S; a query whose keys are all masked gets all-zero weights
+    and a zero output (as PyTorch's function gives). ``keep`` is optional: the dropout mask already scaled
     by 1 / (1 - p), so that dropout(P) = P * keep.
 
     Outputs O and P (the attention weights, before dropout). Backward, with
@@ -30,9 +31,11 @@ class Attention(Function):
         s = (q @ k.swapaxes(-1, -2)) * scale
         if mask is not None:
             s = xp.where(mask, s, -xp.inf) if mask.dtype == bool else s + mask
-        s -= s.max(axis=-1, keepdims=True)
+        m = s.max(axis=-1, keepdims=True)
+        s -= xp.where(xp.isfinite(m), m, 0)
         p = xp.exp(s, out=s)
-        p /= p.sum(axis=-1, keepdims=True)
+        z = p.sum(axis=-1, keepdims=True)
+        p /= xp.where(z == 0, 1, z)  # a query that may attend to nothing gets weights 0, output 0
         d = p if keep is None else p * keep
         self.q, self.k, self.v, self.p, self.d, self.keep, self.scale = q, k, v, p, d, keep, scale
         return d @ v, p

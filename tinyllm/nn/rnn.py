@@ -61,6 +61,10 @@ class LSTMCell(Module):
         if hx is None:
             zeros = _zeros_state(x, x.shape[0], self.hidden_size)
             hx = (zeros, zeros)
+        want = (x.shape[0], self.hidden_size)
+        for name, t in zip(("h", "c"), hx):
+            if t.shape != want:
+                raise ValueError(f"LSTMCell: {name} has shape {t.shape}, expected (B, hidden_size) = {want}")
         h, c = F.lstm_cell(x, hx[0], hx[1], self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
         return (h.squeeze(0), c.squeeze(0)) if unbatched else (h, c)
 
@@ -181,7 +185,8 @@ class LSTM(Module):
         if hx is not None:  # before the reordering below, which would hide a wrong batch size
             self._check_state(hx, B)
         if hx is not None and seq.sorted_indices is not None:
-            hx = (hx[0][:, seq.sorted_indices.data], hx[1][:, seq.sorted_indices.data])
+            order = _on_device(seq.sorted_indices.data, data)
+            hx = (hx[0][:, order], hx[1][:, order])
         # the packed rows laid out as a (T, B) time-major grid; slots past a sequence's end
         # read row 0, which the layers never use
         grid = numpy.zeros(T * B, dtype=numpy.int64)
@@ -191,7 +196,8 @@ class LSTM(Module):
         y, (h_n, c_n) = self._run(x, sizes, hx)
         out = ops.getitem(y.reshape(T * B, self.hidden_size), _on_device(rows, data))
         if seq.unsorted_indices is not None:
-            h_n, c_n = h_n[:, seq.unsorted_indices.data], c_n[:, seq.unsorted_indices.data]
+            inverse = _on_device(seq.unsorted_indices.data, data)
+            h_n, c_n = h_n[:, inverse], c_n[:, inverse]
         return PackedSequence(out, seq.batch_sizes, seq.sorted_indices, seq.unsorted_indices), (h_n, c_n)
 
     def _run_with_lengths(self, x: Tensor, lengths: Any, hx: State | None) -> tuple[Tensor, State]:

@@ -34,7 +34,8 @@ def scaled_dot_product_attention(
 
     query: (..., L, E), key: (..., S, E), value: (..., S, Ev) -> (..., L, Ev).
     ``attn_mask``: bool (True = may attend, as in PyTorch) or float (added to the
-    scores), broadcastable to (..., L, S). ``is_causal``: query i sees keys j <= i.
+    scores), broadcastable to (..., L, S). A query that may attend to no key gets a
+    zero output (as in PyTorch's function). ``is_causal``: query i sees keys j <= i.
     ``dropout_p`` drops attention weights (always: pass 0.0 in evaluation, as with
     PyTorch's function). ``scale`` defaults to 1 / sqrt(E).
 
@@ -58,9 +59,8 @@ def scaled_dot_product_attention(
         if backend.is_floating(mask.dtype):
             mask = mask.astype(query.dtype)
     shape = (*numpy.broadcast_shapes(query.shape[:-2], key.shape[:-2]), L, S)
-    keep = dropout_keep_mask(shape, dropout_p, query) if 0 < dropout_p < 1 else None
-    if dropout_p == 1.0:  # every weight dropped; the keep-mask's scale 1 / (1 - p) would divide by zero
-        keep = backend.get_array_module(query.data).zeros(shape, dtype=query.dtype)
+    keep = dropout_keep_mask(shape, dropout_p, query) if dropout_p > 0 else None
+    xp = backend.get_array_module(query.data)
     if fused:
         out, weights = fused_ops.Attention.apply(query, key, value, scale=scale, mask=mask, keep=keep)
     else:
@@ -70,7 +70,11 @@ def scaled_dot_product_attention(
                 scores = ops.masked_fill(scores, _new_tensor(~mask), -math.inf)
             else:
                 scores = scores + _new_tensor(mask)
-        weights = ops.softmax(scores, dim=-1)
+        # softmax, written out so that a fully masked row gives zeros instead of 0 / 0
+        m = scores.data.max(axis=-1, keepdims=True)
+        e = ops.exp(scores - _new_tensor(xp.where(xp.isfinite(m), m, 0)))
+        z = e.sum(dim=-1, keepdim=True)
+        weights = e / (z + _new_tensor((z.data == 0).astype(z.dtype)))
         dropped = weights if keep is None else weights * _new_tensor(keep)
         out = dropped @ value
     return (out, weights) if need_weights else out

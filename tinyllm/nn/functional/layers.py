@@ -15,6 +15,8 @@ def dropout_keep_mask(shape: tuple[int, ...], p: float, like: Tensor) -> Any:
     Drawn from the default generator of ``like``'s device, in ``like``'s dtype.
     """
     u = backend.default_generator(like.device).uniform(shape, like.dtype)
+    if p >= 1.0:
+        return (u * 0).astype(like.dtype)  # everything dropped; still one draw, like any p
     return (u >= p).astype(like.dtype) * (1.0 / (1.0 - p))
 
 
