@@ -4,23 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from parity import assert_grads_match, copy_to_torch
 
 import tinyllm as tl
 from tinyllm.models import GPT, GPTConfig, TextClassifier
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def _copy_to_torch(torch, ours: tl.nn.Module, theirs) -> None:
-    theirs.load_state_dict({k: torch.tensor(v.numpy()) for k, v in ours.state_dict().items()})
-
-
-def _assert_grads_match(ours: tl.nn.Module, theirs, atol: float) -> None:
-    mine = dict(ours.named_parameters())
-    other = dict(theirs.named_parameters())
-    assert sorted(mine) == sorted(other)
-    for name, p in mine.items():
-        np.testing.assert_allclose(p.grad.numpy(), other[name].grad.numpy(), atol=atol, err_msg=name)
 
 
 # ----------------------------------------------------------------------------- TextClassifier
@@ -34,7 +23,9 @@ def _seed_classifier(torch):
         def __init__(self, vocab_size, embedding_dim, hidden_dim, output_dim, n_layers, dropout):
             super().__init__()
             self.embedding = nn.Embedding(vocab_size, embedding_dim)
-            self.lstm = nn.LSTM(embedding_dim, hidden_dim, num_layers=n_layers, dropout=dropout, batch_first=True)
+            self.lstm = nn.LSTM(
+                embedding_dim, hidden_dim, num_layers=n_layers, dropout=dropout, batch_first=True
+            )
             self.fc = nn.Linear(hidden_dim, output_dim)
             self.dropout = nn.Dropout(dropout)
 
@@ -62,7 +53,7 @@ def test_text_classifier_matches_the_seed_model_in_torch(torch, fused: bool) -> 
     args = (30, 6, 5, 3, 2, 0.5)  # vocab, embedding, hidden, classes, layers, dropout
     ours = TextClassifier(*args, fused=fused).double().eval()
     theirs = _seed_classifier(torch)(*args).double().eval()
-    _copy_to_torch(torch, ours, theirs)
+    copy_to_torch(torch, ours, theirs)
     text, lengths = _batch(30, [4, 7, 1, 5])
     labels = np.array([0, 2, 1, 2])
 
@@ -72,7 +63,7 @@ def test_text_classifier_matches_the_seed_model_in_torch(torch, fused: bool) -> 
     torch.nn.functional.cross_entropy(t_logits, torch.tensor(labels)).backward()
 
     np.testing.assert_allclose(logits.detach().numpy(), t_logits.detach().numpy(), atol=1e-12)
-    _assert_grads_match(ours, theirs, atol=1e-12)
+    assert_grads_match(ours, theirs, atol=1e-12)
 
 
 def test_text_classifier_ignores_padding_tokens() -> None:
@@ -153,7 +144,7 @@ def test_gpt_matches_torch_on_the_same_weights(torch, bias: bool, tie: bool) -> 
     config = GPTConfig(vocab_size=13, block_size=8, n_layer=2, n_head=2, n_embd=8, bias=bias, tie_weights=tie)
     ours = GPT(config).double()
     theirs = _torch_gpt(torch, config).double()
-    _copy_to_torch(torch, ours, theirs)
+    copy_to_torch(torch, ours, theirs)
     rng = np.random.default_rng(0)
     idx, targets = rng.integers(0, 13, (3, 7)), rng.integers(0, 13, (3, 7))
 
@@ -165,7 +156,7 @@ def test_gpt_matches_torch_on_the_same_weights(torch, bias: bool, tie: bool) -> 
 
     np.testing.assert_allclose(logits.detach().numpy(), t_logits.detach().numpy(), atol=1e-12)
     assert loss.item() == pytest.approx(t_loss.item(), abs=1e-12)
-    _assert_grads_match(ours, theirs, atol=1e-10)
+    assert_grads_match(ours, theirs, atol=1e-10)
 
 
 def test_gpt_passes_gradcheck() -> None:
@@ -307,7 +298,7 @@ def test_the_seed_section_5_code_trains_with_only_its_imports_changed() -> None:
         "vocab_size": 10, "embedding_dim": 8, "hidden_dim": 16, "output_dim": 2, "n_layers": 2,
         "dropout": 0.1, "learning_rate": 0.02, "num_epochs": 15, "train_loader": batches, "losses": [],
     }  # fmt: skip
-    exec(compile(SEED_SECTION_5, "seed_section_5", "exec"), namespace)
+    exec(compile(SEED_SECTION_5, "seed_section_5", "exec"), namespace)  # noqa: S102 (the seed's code, verbatim)
     losses = namespace["losses"]
     assert len(losses) == 60 and np.all(np.isfinite(losses))
     assert np.mean(losses[-8:]) < 0.5 * np.mean(losses[:4])

@@ -7,34 +7,13 @@ from typing import Any
 
 import numpy as np
 import pytest
+from parity import assert_grads_match, close, copy_to_torch, normal, tl_weighted_sum, torch_weighted_sum
 
 import tinyllm as tl
 
 F = tl.nn.functional
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def _normal(*shape: int, seed: int = 0) -> np.ndarray:
-    return np.random.default_rng(seed).standard_normal(shape)
-
-
-def _close(ours: tl.Tensor, theirs: Any, atol: float, what: str = "") -> None:
-    theirs = theirs.detach().numpy() if hasattr(theirs, "detach") else np.asarray(theirs)
-    np.testing.assert_allclose(ours.detach().numpy(), theirs, rtol=0, atol=atol, err_msg=what)
-
-
-def _tl_weighted_sum(tensors: list[tl.Tensor], seed: int = 1) -> tl.Tensor:
-    """sum_i <w_i, t_i> with fixed random weights: a loss that reaches every element of every tensor."""
-    total = None
-    for i, t in enumerate(tensors):
-        term = (t * tl.tensor(_normal(*t.shape, seed=seed + i))).sum()
-        total = term if total is None else total + term
-    return total
-
-
-def _torch_weighted_sum(torch, tensors: list[Any], seed: int = 1) -> Any:
-    return sum((t * torch.tensor(_normal(*t.shape, seed=seed + i))).sum() for i, t in enumerate(tensors))
 
 
 def _bool_mask(L: int, S: int, seed: int = 7) -> np.ndarray:
@@ -47,26 +26,14 @@ def _bool_mask(L: int, S: int, seed: int = 7) -> np.ndarray:
 def _randomize(module: tl.nn.Module, seed: int = 3) -> None:
     """Give every parameter (biases too, which start at zero) random values."""
     for i, p in enumerate(module.parameters()):
-        p.data[...] = 0.5 * _normal(*p.shape, seed=seed + i)
-
-
-def _copy_to_torch(torch, ours: tl.nn.Module, theirs) -> None:
-    theirs.load_state_dict({k: torch.tensor(v.numpy()) for k, v in ours.state_dict().items()})
-
-
-def _assert_grads_match(ours: tl.nn.Module, theirs, atol: float) -> None:
-    mine = dict(ours.named_parameters())
-    other = dict(theirs.named_parameters())
-    assert sorted(mine) == sorted(other)
-    for name, p in mine.items():
-        np.testing.assert_allclose(p.grad.numpy(), other[name].grad.numpy(), rtol=0, atol=atol, err_msg=name)
+        p.data[...] = 0.5 * normal(*p.shape, seed=seed + i)
 
 
 def _qkv(B: int = 2, heads: int = 3, L: int = 4, S: int = 4, E: int = 5, Ev: int = 3) -> list[np.ndarray]:
     return [
-        _normal(B, heads, L, E, seed=0),
-        _normal(B, heads, S, E, seed=1),
-        _normal(B, heads, S, Ev, seed=2),
+        normal(B, heads, L, E, seed=0),
+        normal(B, heads, S, E, seed=1),
+        normal(B, heads, S, Ev, seed=2),
     ]
 
 
@@ -90,7 +57,7 @@ def test_scaled_dot_product_attention_matches_torch(torch, case: dict[str, Any],
     arrays = _qkv(L=L, S=S)
     q, k, v = (tl.tensor(a, requires_grad=True) for a in arrays)
     tq, tk, tv = (torch.tensor(a, requires_grad=True) for a in arrays)
-    mask = {"bool": _bool_mask(L, S), "float": _normal(L, S, seed=9), None: None}[case.get("mask")]
+    mask = {"bool": _bool_mask(L, S), "float": normal(L, S, seed=9), None: None}[case.get("mask")]
     kw = {"is_causal": case.get("is_causal", False), "scale": case.get("scale")}
 
     out = F.scaled_dot_product_attention(
@@ -99,13 +66,13 @@ def test_scaled_dot_product_attention_matches_torch(torch, case: dict[str, Any],
     t_out = torch.nn.functional.scaled_dot_product_attention(
         tq, tk, tv, None if mask is None else torch.tensor(mask), **kw
     )
-    _tl_weighted_sum([out]).backward()
-    _torch_weighted_sum(torch, [t_out]).backward()
+    tl_weighted_sum([out]).backward()
+    torch_weighted_sum(torch, [t_out]).backward()
 
     assert out.shape == tuple(t_out.shape)
-    _close(out, t_out, 1e-12, "output")
+    close(out, t_out, 1e-12, "output")
     for ours_t, theirs_t, name in ((q, tq, "q"), (k, tk, "k"), (v, tv, "v")):
-        _close(ours_t.grad, theirs_t.grad, 1e-12, f"{name} grad")
+        close(ours_t.grad, theirs_t.grad, 1e-12, f"{name} grad")
 
 
 @pytest.mark.parametrize("mask", [None, "bool", "causal"])
@@ -125,7 +92,7 @@ def test_scaled_dot_product_attention_weights_match_torch_softmax_and_respect_th
         )
         tq, tk, _ = (torch.tensor(a) for a in arrays)
         scores = (tq @ tk.transpose(-2, -1) / np.sqrt(5)).masked_fill(~torch.tensor(allowed), float("-inf"))
-        _close(w, torch.softmax(scores, dim=-1), 1e-12, f"weights, fused={fused}")
+        close(w, torch.softmax(scores, dim=-1), 1e-12, f"weights, fused={fused}")
         np.testing.assert_allclose(w.numpy().sum(axis=-1), 1.0, rtol=0, atol=1e-12)
         assert np.all(w.numpy()[..., ~allowed] == 0.0)
 
@@ -138,7 +105,7 @@ def _sdpa_run(
     out, w = F.scaled_dot_product_attention(
         q, k, v, tl.tensor(_bool_mask(4, 5)), dropout_p=dropout_p, need_weights=True, fused=fused
     )
-    _tl_weighted_sum([out, w]).backward()
+    tl_weighted_sum([out, w]).backward()
     return {"out": out.detach().numpy(), "weights": w.detach().numpy(), "q grad": q.grad.numpy(),
             "k grad": k.grad.numpy(), "v grad": v.grad.numpy()}  # fmt: skip
 
@@ -158,7 +125,7 @@ def test_fused_attention_equals_composed_with_dropout_given_the_same_seed() -> N
 
 def test_attention_dropout_zeroes_weights_and_rescales_the_survivors() -> None:
     """With V = identity, O = dropout(P): each entry is 0 or P / (1 - p), and both occur."""
-    q, k = tl.tensor(_normal(1, 6, 3, seed=0)), tl.tensor(_normal(1, 6, 3, seed=1))
+    q, k = tl.tensor(normal(1, 6, 3, seed=0)), tl.tensor(normal(1, 6, 3, seed=1))
     v = tl.tensor(np.eye(6)[None])
     tl.manual_seed(2)
     out, w = F.scaled_dot_product_attention(q, k, v, dropout_p=0.25, need_weights=True)
@@ -173,9 +140,9 @@ def test_attention_dropout_of_one_drops_every_weight(torch, fused: bool) -> None
     arrays = _qkv()
     q, k, v = (tl.tensor(a, requires_grad=True) for a in arrays)
     out = F.scaled_dot_product_attention(q, k, v, dropout_p=1.0, fused=fused)
-    _tl_weighted_sum([out]).backward()
+    tl_weighted_sum([out]).backward()
     tq, tk, tv = (torch.tensor(a) for a in arrays)
-    _close(out, torch.nn.functional.scaled_dot_product_attention(tq, tk, tv, dropout_p=1.0), 0.0)
+    close(out, torch.nn.functional.scaled_dot_product_attention(tq, tk, tv, dropout_p=1.0), 0.0)
     for t in (q, k, v):
         np.testing.assert_array_equal(t.grad.numpy(), 0.0)
 
@@ -224,8 +191,8 @@ def test_multihead_self_attention_matches_torch(torch, case: dict[str, Any], fus
     ).double()
     theirs = torch.nn.MultiheadAttention(C, HEADS, bias=case["bias"], batch_first=True).double()
     _randomize(ours)
-    _copy_to_torch(torch, ours, theirs)
-    a = _normal(BATCH, TIME, C)
+    copy_to_torch(torch, ours, theirs)
+    a = normal(BATCH, TIME, C)
     x, tx = tl.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
     kpm = _key_padding_mask() if case["padding"] else None
     causal = torch.triu(torch.ones(TIME, TIME, dtype=torch.bool), diagonal=1) if case["causal"] else None
@@ -233,14 +200,14 @@ def test_multihead_self_attention_matches_torch(torch, case: dict[str, Any], fus
     out, w = ours(x, None if kpm is None else tl.tensor(kpm), need_weights=True)
     t_out, t_w = theirs(tx, tx, tx, key_padding_mask=None if kpm is None else torch.tensor(kpm),
                         attn_mask=causal, need_weights=True, average_attn_weights=True)  # fmt: skip
-    _tl_weighted_sum([out]).backward()
-    _torch_weighted_sum(torch, [t_out]).backward()
+    tl_weighted_sum([out]).backward()
+    torch_weighted_sum(torch, [t_out]).backward()
 
     assert w.shape == (BATCH, HEADS, TIME, TIME)
-    _close(out, t_out, 1e-12, "output")
-    _close(w.mean(dim=1), t_w, 1e-12, "head-averaged weights")
-    _close(x.grad, tx.grad, 1e-12, "x grad")
-    _assert_grads_match(ours, theirs, atol=1e-12)
+    close(out, t_out, 1e-12, "output")
+    close(w.mean(dim=1), t_w, 1e-12, "head-averaged weights")
+    close(x.grad, tx.grad, 1e-12, "x grad")
+    assert_grads_match(ours, theirs, atol=1e-12)
 
 
 def test_multihead_self_attention_initializes_like_torch() -> None:
@@ -260,7 +227,7 @@ def _mha_run(model: tl.nn.MultiheadSelfAttention, a: np.ndarray, seed: int = 4) 
     tl.manual_seed(seed)
     x = tl.tensor(a, requires_grad=True)
     out, w = model(x, tl.tensor(_key_padding_mask()), need_weights=True)
-    _tl_weighted_sum([out, w]).backward()
+    tl_weighted_sum([out, w]).backward()
     result = {"out": out.detach().numpy(), "weights": w.detach().numpy(), "x grad": x.grad.numpy()}
     result.update({f"{n} grad": p.grad.numpy() for n, p in model.named_parameters()})
     return result
@@ -271,7 +238,7 @@ def test_fused_multihead_self_attention_equals_composed_with_dropout() -> None:
     composed = tl.nn.MultiheadSelfAttention(C, HEADS, dropout=0.3, causal=True, fused=False).double()
     _randomize(fused)
     composed.load_state_dict(fused.state_dict())
-    a = _normal(BATCH, TIME, C)
+    a = normal(BATCH, TIME, C)
 
     got, want = _mha_run(fused, a), _mha_run(composed, a)
     assert sorted(got) == sorted(want)
@@ -284,7 +251,7 @@ def test_fused_multihead_self_attention_equals_composed_with_dropout() -> None:
 def test_multihead_self_attention_passes_gradcheck(fused: bool) -> None:
     mha = tl.nn.MultiheadSelfAttention(4, 2, causal=True, fused=fused).double()
     _randomize(mha)
-    x = tl.tensor(_normal(2, 3, 4), requires_grad=True)
+    x = tl.tensor(normal(2, 3, 4), requires_grad=True)
     kpm = tl.tensor(np.array([[False, False, False], [False, False, True]]))
     assert tl.gradcheck(lambda x: mha(x, kpm, need_weights=True), [x], params=mha).passed
 
@@ -312,15 +279,15 @@ def test_multihead_self_attention_rejects_a_bad_key_padding_mask(mask: np.ndarra
 def test_transformer_block_passes_gradcheck() -> None:
     block = tl.nn.TransformerBlock(4, 2).double()
     _randomize(block)
-    x = tl.tensor(_normal(2, 3, 4), requires_grad=True)
+    x = tl.tensor(normal(2, 3, 4), requires_grad=True)
     assert tl.gradcheck(block, [x], params=block).passed
 
 
 def test_transformer_block_is_causal() -> None:
     block = tl.nn.TransformerBlock(8, 2).double().eval()
-    a = _normal(2, 5, 8)
+    a = normal(2, 5, 8)
     changed = a.copy()
-    changed[:, 3] = _normal(2, 8, seed=1)
+    changed[:, 3] = normal(2, 8, seed=1)
     with tl.no_grad():
         before, after = block(tl.tensor(a)).numpy(), block(tl.tensor(changed)).numpy()
     np.testing.assert_array_equal(before[:, :3], after[:, :3])
@@ -331,7 +298,7 @@ def test_transformer_block_dropout_acts_only_in_training() -> None:
     block = tl.nn.TransformerBlock(8, 2, dropout=0.3).double()
     plain = tl.nn.TransformerBlock(8, 2, dropout=0.0).double()
     plain.load_state_dict(block.state_dict())
-    x = tl.tensor(_normal(2, 5, 8))
+    x = tl.tensor(normal(2, 5, 8))
     with tl.no_grad():
         block.eval()
         a, b, reference = block(x).numpy(), block(x).numpy(), plain(x).numpy()

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from parity import copy_to_torch
 
 import tinyllm as tl
 from tinyllm import nn
@@ -22,10 +23,6 @@ PARITY_ATOL = 1e-12  # float64: the two libraries differ only by rounding
 
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def _copy_to_torch(torch, ours: nn.Module, theirs) -> None:
-    theirs.load_state_dict({k: torch.tensor(v.numpy()) for k, v in ours.state_dict().items()})
 
 
 def _x(shape: tuple[int, ...], device: str = "cpu", seed: int = 0) -> tl.Tensor:
@@ -121,7 +118,7 @@ def test_layer_matches_torch_outputs_and_gradients(torch, name: str, device: str
     ours = make().double().to(device)
     _randomize_affine(ours)
     theirs = make_torch(torch).double()
-    _copy_to_torch(torch, ours, theirs)
+    copy_to_torch(torch, ours, theirs)
     x = _x(shape, device)
     t_x = torch.tensor(x.detach().numpy(), requires_grad=True)
     u = np.random.default_rng(2).standard_normal(shape[:-1] + (ours(x).shape[-1],))
@@ -147,7 +144,7 @@ def test_embedding_matches_torch_outputs_and_weight_gradient(
 ) -> None:
     ours = nn.Embedding(7, 4, padding_idx=padding_idx).double().to(device)
     theirs = torch.nn.Embedding(7, 4, padding_idx=padding_idx).double()
-    _copy_to_torch(torch, ours, theirs)
+    copy_to_torch(torch, ours, theirs)
     ids = np.array([[0, 2, 6, 2], [3, 6, 2, 0]])
     u = np.random.default_rng(3).standard_normal((2, 4, 4))
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from parity import assert_grads_match, close, copy_to_torch, normal, tl_weighted_sum, torch_weighted_sum
 
 import tinyllm as tl
 from tinyllm.fused import LSTMLayer
@@ -14,41 +15,8 @@ from tinyllm.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packe
 # ----------------------------------------------------------------------------- helpers
 
 
-def _normal(*shape: int, seed: int = 0) -> np.ndarray:
-    return np.random.default_rng(seed).standard_normal(shape)
-
-
-def _copy_to_torch(torch, ours: tl.nn.Module, theirs) -> None:
-    theirs.load_state_dict({k: torch.tensor(v.numpy()) for k, v in ours.state_dict().items()})
-
-
-def _assert_grads_match(ours: tl.nn.Module, theirs, atol: float) -> None:
-    mine = dict(ours.named_parameters())
-    other = dict(theirs.named_parameters())
-    assert sorted(mine) == sorted(other)
-    for name, p in mine.items():
-        np.testing.assert_allclose(p.grad.numpy(), other[name].grad.numpy(), rtol=0, atol=atol, err_msg=name)
-
-
-def _close(ours: tl.Tensor, theirs: Any, atol: float, what: str = "") -> None:
-    theirs = theirs.detach().numpy() if hasattr(theirs, "detach") else np.asarray(theirs)
-    np.testing.assert_allclose(ours.detach().numpy(), theirs, rtol=0, atol=atol, err_msg=what)
-
-
-def _torch_weighted_sum(torch, tensors: list[Any], seed: int = 1) -> Any:
-    return sum((t * torch.tensor(_normal(*t.shape, seed=seed + i))).sum() for i, t in enumerate(tensors))
-
-
-def _tl_weighted_sum(tensors: list[tl.Tensor], seed: int = 1) -> tl.Tensor:
-    total = None
-    for i, t in enumerate(tensors):
-        term = (t * tl.tensor(_normal(*t.shape, seed=seed + i))).sum()
-        total = term if total is None else total + term
-    return total
-
-
 def _padded(T: int, B: int, feat: int, batch_first: bool, seed: int = 0) -> np.ndarray:
-    return _normal(B, T, feat, seed=seed) if batch_first else _normal(T, B, feat, seed=seed)
+    return normal(B, T, feat, seed=seed) if batch_first else normal(T, B, feat, seed=seed)
 
 
 # ----------------------------------------------------------------------------- packing
@@ -78,8 +46,8 @@ def test_pack_padded_sequence_matches_torch(
         else:
             np.testing.assert_array_equal(mine.numpy(), other.numpy(), err_msg=name)
 
-    _tl_weighted_sum([ours.data]).backward()
-    _torch_weighted_sum(torch, [theirs.data]).backward()
+    tl_weighted_sum([ours.data]).backward()
+    torch_weighted_sum(torch, [theirs.data]).backward()
     np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=0, atol=1e-15)
 
 
@@ -105,8 +73,8 @@ def test_pad_packed_sequence_matches_torch(
         np.testing.assert_array_equal(y.detach().numpy(), ty.detach().numpy())
         np.testing.assert_array_equal(lens.numpy(), tlens.numpy())
 
-    _tl_weighted_sum([y]).backward()
-    _torch_weighted_sum(torch, [ty]).backward()
+    tl_weighted_sum([y]).backward()
+    torch_weighted_sum(torch, [ty]).backward()
     np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=0, atol=1e-15)
 
 
@@ -155,50 +123,50 @@ def test_pad_packed_sequence_rejects_a_total_length_shorter_than_the_longest() -
 def test_lstm_cell_matches_torch(torch, given_state: bool, bias: bool) -> None:
     ours = tl.nn.LSTMCell(3, 4, bias=bias).double()
     theirs = torch.nn.LSTMCell(3, 4, bias=bias).double()
-    _copy_to_torch(torch, ours, theirs)
-    arrays = [_normal(5, 3, seed=0), _normal(5, 4, seed=1), _normal(5, 4, seed=2)]
+    copy_to_torch(torch, ours, theirs)
+    arrays = [normal(5, 3, seed=0), normal(5, 4, seed=1), normal(5, 4, seed=2)]
     x, h0, c0 = (tl.tensor(a, requires_grad=True) for a in arrays)
     tx, th0, tc0 = (torch.tensor(a, requires_grad=True) for a in arrays)
 
     h, c = ours(x, (h0, c0)) if given_state else ours(x)
     th, tc = theirs(tx, (th0, tc0)) if given_state else theirs(tx)
-    _tl_weighted_sum([h, c]).backward()
-    _torch_weighted_sum(torch, [th, tc]).backward()
+    tl_weighted_sum([h, c]).backward()
+    torch_weighted_sum(torch, [th, tc]).backward()
 
-    _close(h, th, 1e-12, "h")
-    _close(c, tc, 1e-12, "c")
-    _close(x.grad, tx.grad, 1e-12, "x grad")
+    close(h, th, 1e-12, "h")
+    close(c, tc, 1e-12, "c")
+    close(x.grad, tx.grad, 1e-12, "x grad")
     if given_state:
-        _close(h0.grad, th0.grad, 1e-12, "h0 grad")
-        _close(c0.grad, tc0.grad, 1e-12, "c0 grad")
-    _assert_grads_match(ours, theirs, atol=1e-12)
+        close(h0.grad, th0.grad, 1e-12, "h0 grad")
+        close(c0.grad, tc0.grad, 1e-12, "c0 grad")
+    assert_grads_match(ours, theirs, atol=1e-12)
 
 
 def test_lstm_cell_matches_torch_on_unbatched_input(torch) -> None:
     ours = tl.nn.LSTMCell(3, 2).double()
     theirs = torch.nn.LSTMCell(3, 2).double()
-    _copy_to_torch(torch, ours, theirs)
-    arrays = [_normal(3, seed=0), _normal(2, seed=1), _normal(2, seed=2)]
+    copy_to_torch(torch, ours, theirs)
+    arrays = [normal(3, seed=0), normal(2, seed=1), normal(2, seed=2)]
     x, h0, c0 = (tl.tensor(a, requires_grad=True) for a in arrays)
     tx, th0, tc0 = (torch.tensor(a, requires_grad=True) for a in arrays)
 
     h, c = ours(x, (h0, c0))
     th, tc = theirs(tx, (th0, tc0))
     assert h.shape == c.shape == (2,)
-    _tl_weighted_sum([h, c]).backward()
-    _torch_weighted_sum(torch, [th, tc]).backward()
+    tl_weighted_sum([h, c]).backward()
+    torch_weighted_sum(torch, [th, tc]).backward()
 
-    _close(h, th, 1e-12, "h")
-    _close(c, tc, 1e-12, "c")
+    close(h, th, 1e-12, "h")
+    close(c, tc, 1e-12, "c")
     for ours_t, theirs_t, name in ((x, tx, "x"), (h0, th0, "h0"), (c0, tc0, "c0")):
-        _close(ours_t.grad, theirs_t.grad, 1e-12, name)
-    _assert_grads_match(ours, theirs, atol=1e-12)
+        close(ours_t.grad, theirs_t.grad, 1e-12, name)
+    assert_grads_match(ours, theirs, atol=1e-12)
 
 
 def test_lstm_cell_passes_gradcheck() -> None:
     cell = tl.nn.LSTMCell(2, 3).double()
     x, h0, c0 = (
-        tl.tensor(_normal(*s, seed=i), requires_grad=True) for i, s in enumerate([(2, 2), (2, 3), (2, 3)])
+        tl.tensor(normal(*s, seed=i), requires_grad=True) for i, s in enumerate([(2, 2), (2, 3), (2, 3)])
     )
     assert tl.gradcheck(lambda x, h, c: cell(x, (h, c)), [x, h0, c0], params=cell).passed
 
@@ -235,7 +203,7 @@ def _lstm_pair(torch, layers: int, batch_first: bool, bias: bool, fused: bool = 
     theirs = torch.nn.LSTM(I, H, num_layers=layers, bias=bias, batch_first=batch_first, dropout=dropout)
     ours.double()
     theirs.double()
-    _copy_to_torch(torch, ours, theirs)
+    copy_to_torch(torch, ours, theirs)
     return ours, theirs
 
 
@@ -248,7 +216,7 @@ def test_lstm_matches_torch(
     rnn_utils = torch.nn.utils.rnn
     lengths = SORTED if mode == "packed_sorted" else UNSORTED
     a = _padded(T, B, I, batch_first)
-    states = [_normal(layers, B, H, seed=2), _normal(layers, B, H, seed=3)]
+    states = [normal(layers, B, H, seed=2), normal(layers, B, H, seed=3)]
     x, tx = tl.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
     hx = tuple(tl.tensor(s, requires_grad=True) for s in states) if with_state else None
     thx = tuple(torch.tensor(s, requires_grad=True) for s in states) if with_state else None
@@ -274,24 +242,24 @@ def test_lstm_matches_torch(
 
     assert y.shape == tuple(ty.shape)
     assert h_n.shape == c_n.shape == (layers, B, H)
-    _tl_weighted_sum([y, h_n, c_n]).backward()
-    _torch_weighted_sum(torch, [ty, th_n, tc_n]).backward()
+    tl_weighted_sum([y, h_n, c_n]).backward()
+    torch_weighted_sum(torch, [ty, th_n, tc_n]).backward()
 
-    _close(y, ty, 1e-12, "output")
-    _close(h_n, th_n, 1e-12, "h_n")
-    _close(c_n, tc_n, 1e-12, "c_n")
-    _close(x.grad, tx.grad, 1e-12, "x grad")
+    close(y, ty, 1e-12, "output")
+    close(h_n, th_n, 1e-12, "h_n")
+    close(c_n, tc_n, 1e-12, "c_n")
+    close(x.grad, tx.grad, 1e-12, "x grad")
     if hx is not None:
-        _close(hx[0].grad, thx[0].grad, 1e-12, "h0 grad")
-        _close(hx[1].grad, thx[1].grad, 1e-12, "c0 grad")
-    _assert_grads_match(ours, theirs, atol=1e-12)
+        close(hx[0].grad, thx[0].grad, 1e-12, "h0 grad")
+        close(hx[1].grad, thx[1].grad, 1e-12, "c0 grad")
+    assert_grads_match(ours, theirs, atol=1e-12)
 
 
 @pytest.mark.parametrize("fused", [True, False])
 @pytest.mark.parametrize("batch_first", [False, True])
 def test_lstm_matches_torch_on_unbatched_input(torch, batch_first: bool, fused: bool) -> None:
     ours, theirs = _lstm_pair(torch, 2, batch_first, True, fused)
-    a, states = _normal(T, I), [_normal(2, H, seed=2), _normal(2, H, seed=3)]
+    a, states = normal(T, I), [normal(2, H, seed=2), normal(2, H, seed=3)]
     x, tx = tl.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
     hx = tuple(tl.tensor(s, requires_grad=True) for s in states)
     thx = tuple(torch.tensor(s, requires_grad=True) for s in states)
@@ -299,15 +267,15 @@ def test_lstm_matches_torch_on_unbatched_input(torch, batch_first: bool, fused: 
     y, (h_n, c_n) = ours(x, hx)
     ty, (th_n, tc_n) = theirs(tx, thx)
     assert y.shape == (T, H) and h_n.shape == (2, H)
-    _tl_weighted_sum([y, h_n, c_n]).backward()
-    _torch_weighted_sum(torch, [ty, th_n, tc_n]).backward()
+    tl_weighted_sum([y, h_n, c_n]).backward()
+    torch_weighted_sum(torch, [ty, th_n, tc_n]).backward()
 
-    _close(y, ty, 1e-12, "output")
-    _close(h_n, th_n, 1e-12, "h_n")
-    _close(c_n, tc_n, 1e-12, "c_n")
+    close(y, ty, 1e-12, "output")
+    close(h_n, th_n, 1e-12, "h_n")
+    close(c_n, tc_n, 1e-12, "c_n")
     for ours_t, theirs_t, name in ((x, tx, "x"), (hx[0], thx[0], "h0"), (hx[1], thx[1], "c0")):
-        _close(ours_t.grad, theirs_t.grad, 1e-12, name)
-    _assert_grads_match(ours, theirs, atol=1e-12)
+        close(ours_t.grad, theirs_t.grad, 1e-12, name)
+    assert_grads_match(ours, theirs, atol=1e-12)
 
 
 # ----------------------------------------------------------------------------- fused == composed
@@ -328,7 +296,7 @@ def _run_lstm(model: tl.nn.LSTM, a: np.ndarray, states: list[np.ndarray], mode: 
         y = out.data
     else:
         y, (h_n, c_n) = model(x, hx)
-    _tl_weighted_sum([y, h_n, c_n]).backward()
+    tl_weighted_sum([y, h_n, c_n]).backward()
     values = {
         "output": y,
         "h_n": h_n,
@@ -346,7 +314,7 @@ def test_fused_lstm_equals_composed_lstm_with_dropout_between_layers(mode: str) 
     fused = tl.nn.LSTM(I, H, num_layers=3, dropout=0.4, batch_first=True).double()
     composed = tl.nn.LSTM(I, H, num_layers=3, dropout=0.4, batch_first=True, fused=False).double()
     composed.load_state_dict(fused.state_dict())
-    a, states = _padded(T, B, I, True), [_normal(3, B, H, seed=2), _normal(3, B, H, seed=3)]
+    a, states = _padded(T, B, I, True), [normal(3, B, H, seed=2), normal(3, B, H, seed=3)]
 
     got, want = _run_lstm(fused, a, states, mode), _run_lstm(composed, a, states, mode)
     assert sorted(got) == sorted(want)
@@ -366,8 +334,8 @@ def test_lstm_padded_positions_do_not_influence_the_result(fused: bool) -> None:
     a = _padded(T, B, I, True)
     noisy = a.copy()
     for b, n in enumerate(UNSORTED):
-        noisy[b, n:] = 100.0 * _normal(T - n, I, seed=10 + b)
-    states = [_normal(2, B, H, seed=2), _normal(2, B, H, seed=3)]
+        noisy[b, n:] = 100.0 * normal(T - n, I, seed=10 + b)
+    states = [normal(2, B, H, seed=2), normal(2, B, H, seed=3)]
     clean, dirty = _run_lstm(model, a, states, "lengths"), _run_lstm(model, noisy, states, "lengths")
 
     for name in clean:
@@ -397,16 +365,16 @@ def test_lstm_with_lengths_equals_each_sequence_run_alone(fused: bool) -> None:
 @pytest.mark.parametrize("fused", [True, False])
 def test_lstm_with_variable_lengths_passes_gradcheck(fused: bool) -> None:
     model = tl.nn.LSTM(2, 3, num_layers=2, fused=fused).double()
-    x = tl.tensor(_normal(4, 3, 2), requires_grad=True)  # (T, B, I), padded positions included
-    h0, c0 = (tl.tensor(_normal(2, 3, 3, seed=s), requires_grad=True) for s in (1, 2))
+    x = tl.tensor(normal(4, 3, 2), requires_grad=True)  # (T, B, I), padded positions included
+    h0, c0 = (tl.tensor(normal(2, 3, 3, seed=s), requires_grad=True) for s in (1, 2))
     report = tl.gradcheck(lambda x, h, c: model(x, (h, c), lengths=[2, 4, 1]), [x, h0, c0], params=model)
     assert report.passed
 
 
 def test_fused_lstm_layer_passes_gradcheck_with_batch_sizes() -> None:
-    x = tl.tensor(_normal(4, 3, 2), requires_grad=True)
-    h0, c0 = (tl.tensor(_normal(3, 3, seed=s), requires_grad=True) for s in (1, 2))
-    weights = [tl.tensor(0.5 * _normal(*s, seed=3 + i), requires_grad=True)
+    x = tl.tensor(normal(4, 3, 2), requires_grad=True)
+    h0, c0 = (tl.tensor(normal(3, 3, seed=s), requires_grad=True) for s in (1, 2))
+    weights = [tl.tensor(0.5 * normal(*s, seed=3 + i), requires_grad=True)
                for i, s in enumerate([(12, 2), (12, 3), (12,), (12,)])]  # fmt: skip
 
     def layer(x, h0, c0, *w):
