@@ -377,3 +377,15 @@ def test_clip_grad_value_clamps_each_element() -> None:
     p.grad = tl.tensor([-3.0, 0.2, 5.0])
     tl.nn.utils.clip_grad_value_([p], 1.0)
     np.testing.assert_array_equal(p.grad.numpy(), np.array([-1.0, 0.2, 1.0], dtype=np.float32))
+
+
+def test_add_param_group_fills_missing_hyperparameters_from_the_defaults() -> None:
+    a, b = tl.tensor([1.0], requires_grad=True), tl.tensor([2.0], requires_grad=True)
+    opt = tl.optim.SGD([a], lr=0.1, momentum=0.9)
+    opt.add_param_group({"params": [b], "lr": 0.5})
+    assert opt.param_groups[1]["lr"] == 0.5 and opt.param_groups[1]["momentum"] == 0.9
+    b.grad = tl.tensor([1.0])
+    opt.step()
+    assert b.item() == pytest.approx(1.5)
+    with pytest.raises(ValueError, match="more than once"):
+        opt.add_param_group({"params": [a]})
