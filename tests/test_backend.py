@@ -169,6 +169,19 @@ def test_erf_keeps_float32_and_the_shape() -> None:
     np.testing.assert_allclose(y, [[math.erf(v) for v in row] for row in x.astype(np.float64)], rtol=1e-6)
 
 
+def test_float32_erf_is_within_a_few_float32_units_everywhere() -> None:
+    # dense over both series' ranges and the switch at |x| = 1, plus the tails and specials
+    x = np.concatenate([np.linspace(-9.0, 9.0, 360_001), [0.0, -0.0, 1e-30, -1e-30, 1.0, -1.0]]).astype(np.float32)
+    exact = np.array([math.erf(float(v)) for v in x]).astype(np.float32)
+    y = backend.erf(x)
+    assert y.dtype == np.float32
+    ulps = np.abs(y - exact) / np.spacing(np.maximum(np.abs(exact), np.float32(1e-30)))
+    assert ulps.max() <= 4
+    assert np.all(np.abs(y) <= 1)
+    np.testing.assert_array_equal(backend.erf(np.array([np.inf, -np.inf], dtype=np.float32)), [1.0, -1.0])
+    assert np.isnan(backend.erf(np.array([np.nan], dtype=np.float32)))[0]
+
+
 def test_erf_matches_torch(torch) -> None:
     x = np.linspace(-4.0, 4.0, 101)
     np.testing.assert_allclose(backend.erf(x), torch.erf(torch.from_numpy(x)).numpy(), rtol=1e-14, atol=1e-16)

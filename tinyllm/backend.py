@@ -202,18 +202,57 @@ def default_dtype_for(data: Any) -> numpy.dtype | None:
 
 _erf_scalar = numpy.frompyfunc(math.erf, 1, 1)
 
+# Two least-squares Chebyshev fits of degree 6 (references math.erf and math.erfc on
+# 200,001 and 300,001 points), turned into power series; each errs by less than 1e-8,
+# under float32's resolution.
+#: erf(x) / x ~= sum_k ERF_SMALL[k] u^k with u = x^2, for |x| <= 1.
+ERF_SMALL = (
+    1.128379166232738, -0.37612629768903344, 0.11283634662785022, -0.026856071071595173,
+    0.0051929613257727675, -0.0008053786972762974, 8.007011265694094e-05,
+)  # fmt: skip
+#: erfc(x) exp(x^2) ~= sum_k ERFC_LARGE[k] t^k with t = 1 / (1 + x / 2), for x >= 1.
+ERFC_LARGE = (
+    0.0005727582185266981, 0.2740723352595891, 0.32832460018099907, 0.10859337354469512,
+    0.39201362321705024, -0.04729886715565057, -0.05704522022079539,
+)  # fmt: skip
+
+
+def _horner(coeffs: tuple[float, ...], z: Any) -> Any:
+    """sum_k coeffs[k] z^k, updating one array in place."""
+    acc = z * coeffs[-1]
+    acc += coeffs[-2]
+    for c in coeffs[-3::-1]:
+        acc *= z
+        acc += c
+    return acc
+
 
 def erf(x: Any) -> Any:
     """The error function erf(x) = 2/sqrt(pi) * integral_0^x exp(-t^2) dt, elementwise.
 
-    NumPy has no erf, so host arrays use the C library's through ``math.erf``
-    (exact to the last bit, but one Python call per element); CuPy has a kernel.
+    NumPy has none. float64 host arrays get the C library's ``math.erf``, exact
+    to the last bit but one Python call per element (fine for float64 checks).
+    Other float host arrays — float32 training — get two fitted series: x p(x^2)
+    for |x| <= 1, where 1 - erfc would cancel, and, only for the elements beyond,
+    sign(x) (1 - exp(-x^2) r(1 / (1 + |x|/2))). Their error is about one float32
+    unit, at a few percent of the cost. CuPy has a kernel.
     """
     if is_cuda_array(x):
         from cupyx.scipy.special import erf as cupy_erf  # noqa: PLC0415
 
         return cupy_erf(x)
-    return numpy.asarray(_erf_scalar(x), dtype=x.dtype)  # a 0-d input gives back a Python float
+    if x.dtype == numpy.float64 or x.dtype.kind != "f":
+        return numpy.asarray(_erf_scalar(x), dtype=x.dtype)  # a 0-d input gives back a Python float
+    with numpy.errstate(over="ignore", invalid="ignore"):  # |x| large: the small series overflows, unused
+        out = _horner(ERF_SMALL, x * x)
+        out *= x
+    far = numpy.flatnonzero(numpy.abs(x) > 1)
+    if far.size:
+        xf = x.reshape(-1)[far]
+        af = numpy.abs(xf)
+        erfc = numpy.exp(-(af * af)) * _horner(ERFC_LARGE, 1 / (1 + 0.5 * af))
+        out.reshape(-1)[far] = numpy.copysign(1 - erfc, xf)
+    return out
 
 
 def scatter_add(target: Any, index: Any, values: Any) -> None:

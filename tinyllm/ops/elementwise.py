@@ -230,8 +230,11 @@ class GELU(Function):
 
     def forward(self, x: Any) -> Any:
         self.x = x
-        self.cdf = 0.5 * (1 + erf(x * (1 / math.sqrt(2.0))))
-        return x * self.cdf
+        cdf = erf(x * (1 / math.sqrt(2.0)))
+        cdf += 1
+        cdf *= 0.5
+        self.cdf = cdf
+        return x * cdf
 
     def backward(self, gy: Any) -> Any:
         x = self.x

@@ -46,15 +46,17 @@ class Linear(Function):
 
     def forward(self, x: Any, w: Any, b: Any = None) -> Any:
         self.x, self.w = x, w
-        y = x @ w.T
+        # one (N, in) @ (in, out) product: a stack of small products, as broadcasting
+        # matmul over leading axes would run, is several times slower
+        y = x.reshape(-1, x.shape[-1]) @ w.T
         if b is not None:
             y += b
-        return y
+        return y.reshape(*x.shape[:-1], w.shape[0])
 
     def backward(self, gy: Any) -> tuple[Any, ...]:
         x, w = self.x, self.w
         g2 = gy.reshape(-1, gy.shape[-1])
-        gx = gy @ w if self.needs_grad(0) else None
+        gx = (g2 @ w).reshape(x.shape) if self.needs_grad(0) else None
         gw = g2.T @ x.reshape(-1, x.shape[-1]) if self.needs_grad(1) else None
         if len(self.inputs) == 2:  # type: ignore[arg-type]
             return gx, gw
