@@ -182,6 +182,21 @@ def test_float32_erf_is_within_a_few_float32_units_everywhere() -> None:
     assert np.isnan(backend.erf(np.array([np.nan], dtype=np.float32)))[0]
 
 
+def test_float32_normal_cdf_is_accurate_to_float32() -> None:
+    x = np.linspace(-12.0, 12.0, 240_001).astype(np.float32)
+    exact = np.array([0.5 * math.erfc(-float(v) / math.sqrt(2.0)) for v in x])
+    y = backend.normal_cdf(x)
+    assert y.dtype == np.float32
+    np.testing.assert_allclose(y, exact, rtol=0, atol=1.2e-7)  # about one unit of float32 at 1
+    body = x >= 0  # where Phi >= 1/2; below, the error is small in absolute terms (what GELU needs)
+    exact32 = exact[body].astype(np.float32)
+    assert (np.abs(y[body] - exact32) / np.spacing(exact32)).max() <= 4
+    float64 = backend.normal_cdf(np.linspace(-3, 3, 7))
+    np.testing.assert_allclose(float64, [0.5 * math.erfc(-v / math.sqrt(2)) for v in range(-3, 4)], rtol=1e-15)
+    assert backend.normal_cdf(np.array(0.0, dtype=np.float32)) == 0.5
+    assert backend.erf(np.array(2.0, dtype=np.float32)).shape == ()
+
+
 def test_erf_matches_torch(torch) -> None:
     x = np.linspace(-4.0, 4.0, 101)
     np.testing.assert_allclose(backend.erf(x), torch.erf(torch.from_numpy(x)).numpy(), rtol=1e-14, atol=1e-16)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from tinyllm.backend import erf, get_array_module
+from tinyllm.backend import get_array_module, normal_cdf
 from tinyllm.tensor import Function
 
 
@@ -230,16 +230,20 @@ class GELU(Function):
 
     def forward(self, x: Any) -> Any:
         self.x = x
-        cdf = erf(x * (1 / math.sqrt(2.0)))
-        cdf += 1
-        cdf *= 0.5
-        self.cdf = cdf
-        return x * cdf
+        self.cdf = normal_cdf(x)
+        return x * self.cdf
 
     def backward(self, gy: Any) -> Any:
         x = self.x
-        pdf = get_array_module(x).exp(-0.5 * x * x) * _INV_SQRT_2PI
-        return gy * (self.cdf + x * pdf)
+        xp = get_array_module(x)
+        g = xp.multiply(x, x, out=xp.empty_like(x))  # an array even for 0-d x, for the in-place steps
+        g *= -0.5
+        xp.exp(g, out=g)
+        g *= x
+        g *= _INV_SQRT_2PI  # x phi(x)
+        g += self.cdf
+        g *= gy
+        return g
 
 
 class GELUTanh(Function):
