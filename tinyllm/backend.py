@@ -11,7 +11,10 @@ tinyllm installs and runs without it.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import math
+import sys
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Sequence
@@ -195,6 +198,34 @@ def default_dtype_for(data: Any) -> numpy.dtype | None:
     if probe.dtype.kind == "f":
         return DEFAULT_DTYPE
     return None
+
+
+# ----------------------------------------------------------------------------- host memory
+
+
+def keep_freed_memory(max_bytes: int = 1 << 30) -> bool:
+    """Ask the C allocator (glibc) to keep freed memory for reuse instead of handing it back.
+
+    A training step allocates and frees the same activation-sized arrays every
+    step. By default glibc gives large freed blocks back to the operating system,
+    and the next step pays a page fault for every 4 KiB it touches again — for a
+    small GPT on a laptop CPU, a fifth of the step. After this call blocks up to
+    32 MiB come from the heap and up to ``max_bytes`` of free heap stays mapped,
+    so the resident memory stays at its peak instead. The setting is
+    process-wide (PyTorch in the same process gains too) and not undone.
+    Returns False where it does not apply (not Linux with glibc).
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    ok = mallopt(m_mmap_threshold, 32 << 20) == 1
+    return bool(mallopt(m_trim_threshold, int(max_bytes)) == 1 and ok)
 
 
 # ----------------------------------------------------------------------------- special functions

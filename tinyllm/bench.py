@@ -18,8 +18,9 @@ of the ratio tinyllm / PyTorch (below 1: tinyllm is faster).
   or CuPy; torch.mm for PyTorch): the practical arithmetic peak of the machine.
 
 Peak memory is measured apart, each framework in a fresh process: on the CPU the
-rise of the resident set's high-water mark over the steps (Linux), on a GPU the
-memory pool's high-water mark.
+rise of the resident set's high-water mark over the first steps (Linux), on a GPU
+the memory pool's high-water mark. The process keeps freed memory for reuse
+(:func:`tinyllm.backend.keep_freed_memory`), which speeds up both frameworks.
 """
 
 from __future__ import annotations
@@ -362,12 +363,13 @@ def _rss_kb(field: str) -> int:
     raise OSError(f"{field} not in /proc/self/status")
 
 
-def measure_peak_mb(name: str, framework: str, device: str, steps: int = 2) -> float:
-    """In this process: build the workload, take one step, then report how far the memory rose
-    above its level before the next ``steps`` steps (MB)."""
+def measure_peak_mb(name: str, framework: str, device: str, steps: int = 3) -> float:
+    """In this process: build the workload, then report how far memory rose, over ``steps``
+    steps, above its level before the first step (MB): activations, gradients, optimizer
+    state and the framework's own buffers, everything a training step adds to the model."""
+    backend.keep_freed_memory()  # as in the timed runs
     w = WORKLOADS[name]
     step = (w.tinyllm if framework == "tinyllm" else w.torch)(device)
-    step()
     if device == "cpu":
         before = _rss_kb("VmRSS")
         with open("/proc/self/clear_refs", "w") as f:
@@ -403,6 +405,7 @@ def _peak_in_subprocess(name: str, framework: str, device: str) -> float | None:
 
 def run(names: list[str], device: str = "cpu", quick: bool = False, memory: bool = True) -> list[Result]:
     plan = QUICK if quick else FULL
+    backend.keep_freed_memory()  # for both frameworks alike: see its docstring
     results = [time_workload(WORKLOADS[n], device, *plan[n]) for n in names]
     gemm = {r.workload: r for r in results}.get("gemm")
     for r in results:

@@ -28,9 +28,10 @@ class Attention(Function):
 
     def forward(self, q: Any, k: Any, v: Any, scale: float, mask: Any = None, keep: Any = None) -> tuple[Any, Any]:
         xp = get_array_module(q)
-        s = (q @ k.swapaxes(-1, -2)) * scale
-        if mask is not None:
-            s = xp.where(mask, s, -xp.inf) if mask.dtype == bool else s + mask
+        s = q @ k.swapaxes(-1, -2)
+        s *= scale
+        if mask is not None:  # as an additive mask (0 or -inf), added in place
+            s += xp.where(mask, 0, -xp.inf).astype(s.dtype) if mask.dtype == bool else mask
         m = s.max(axis=-1, keepdims=True)
         s -= xp.where(xp.isfinite(m), m, 0)
         p = xp.exp(s, out=s)
@@ -42,16 +43,20 @@ class Attention(Function):
 
     def backward(self, g_o: Any, g_p: Any) -> tuple[Any, Any, Any]:
         q, k, v, p, d, keep = self.q, self.k, self.v, self.p, self.d, self.keep
-        dp = 0 if g_p is None else g_p
         g_v = None
         if g_o is not None:
-            g_d = g_o @ v.swapaxes(-1, -2)
-            dp = dp + (g_d if keep is None else g_d * keep)
+            dp = g_o @ v.swapaxes(-1, -2)  # a fresh array, so the steps below may work in place
+            if keep is not None:
+                dp *= keep
+            if g_p is not None:
+                dp += g_p
             if self.needs_grad(2):
                 g_v = unbroadcast(d.swapaxes(-1, -2) @ g_o, v.shape)
-        ds = p * (dp - (dp * p).sum(axis=-1, keepdims=True))
-        ds *= self.scale
-        g_q = unbroadcast(ds @ k, q.shape) if self.needs_grad(0) else None
-        g_k = unbroadcast(ds.swapaxes(-1, -2) @ q, k.shape) if self.needs_grad(1) else None
+        else:
+            dp = g_p.copy()
+        dp -= (dp * p).sum(axis=-1, keepdims=True)
+        dp *= p
+        dp *= self.scale  # now dS, scaled
+        g_q = unbroadcast(dp @ k, q.shape) if self.needs_grad(0) else None
+        g_k = unbroadcast(dp.swapaxes(-1, -2) @ q, k.shape) if self.needs_grad(1) else None
         return g_q, g_k, g_v
-
