@@ -208,6 +208,17 @@ def test_scatter_add_accumulates_repeated_indices() -> None:
     np.testing.assert_array_equal(target, [7.0, 0.0, 3.0, 0.0])
 
 
+def test_scatter_add_of_whole_rows_sums_repeats_like_add_at() -> None:
+    rng = np.random.default_rng(0)
+    rows = rng.integers(-7, 7, 500)  # repeats, and negative rows counted from the end
+    values = rng.standard_normal((500, 3))
+    expected = np.ones((7, 3))
+    np.add.at(expected, rows, values)
+    target = np.ones((7, 3))
+    backend.scatter_add(target, rows, values)
+    np.testing.assert_allclose(target, expected, rtol=1e-12)
+
+
 def test_scatter_add_with_a_tuple_index_into_a_matrix() -> None:
     target = np.ones((2, 3))
     rows, cols = np.array([1, 1, 0]), np.array([2, 2, 0])

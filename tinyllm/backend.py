@@ -328,8 +328,28 @@ def scatter_add(target: Any, index: Any, values: Any) -> None:
         import cupyx  # noqa: PLC0415
 
         cupyx.scatter_add(target, index, values)
+    elif _is_row_index(index, target) and values.ndim > 1:
+        _scatter_add_rows(target, index, values)
     else:
         numpy.add.at(target, index, values)
+
+
+def _is_row_index(index: Any, target: Any) -> bool:
+    return isinstance(index, numpy.ndarray) and index.ndim == 1 and index.dtype.kind in "iu" and target.ndim > 1
+
+
+def _scatter_add_rows(target: Any, rows: Any, values: Any) -> None:
+    """``target[rows] += values`` for whole rows, summing repeated rows first.
+
+    Sort the rows, add up each run of equal ones with ``add.reduceat``, then add
+    each sum once: a few vectorized passes, where ``add.at`` would work row by row.
+    """
+    rows = rows % target.shape[0]  # negative rows count from the end, as in indexing
+    order = numpy.argsort(rows, kind="stable")
+    sorted_rows = rows[order]
+    starts = numpy.flatnonzero(numpy.r_[True, sorted_rows[1:] != sorted_rows[:-1]])
+    target[sorted_rows[starts]] += numpy.add.reduceat(values[order], starts, axis=0)
+
 
 
 # ----------------------------------------------------------------------------- random numbers
