@@ -10,6 +10,8 @@ from parity import assert_grads_match, close, copy_to_torch, normal, tl_weighted
 
 import tinyllm as tl
 from tinyllm.fused import LSTMLayer
+
+F = tl.nn.functional
 from tinyllm.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 # ----------------------------------------------------------------------------- helpers
@@ -371,16 +373,38 @@ def test_lstm_with_variable_lengths_passes_gradcheck(fused: bool) -> None:
     assert report.passed
 
 
-def test_fused_lstm_layer_passes_gradcheck_with_batch_sizes() -> None:
-    x = tl.tensor(normal(4, 3, 2), requires_grad=True)
+@pytest.mark.parametrize("fused", [True, False])
+def test_lstm_layer_passes_gradcheck_on_packed_rows(fused: bool) -> None:
+    sizes = [3, 2, 2, 1]  # 8 packed rows: sequences of lengths 4, 3, 1
+    x = tl.tensor(normal(8, 2), requires_grad=True)
     h0, c0 = (tl.tensor(normal(3, 3, seed=s), requires_grad=True) for s in (1, 2))
     weights = [tl.tensor(0.5 * normal(*s, seed=3 + i), requires_grad=True)
                for i, s in enumerate([(12, 2), (12, 3), (12,), (12,)])]  # fmt: skip
 
     def layer(x, h0, c0, *w):
-        return LSTMLayer.apply(x, h0, c0, *w, batch_sizes=[3, 2, 2, 1])
+        if fused:
+            return LSTMLayer.apply(x, h0, c0, *w, batch_sizes=sizes)
+        return F.lstm_layer(x, h0, c0, *w, batch_sizes=sizes)
 
     assert tl.gradcheck(layer, [x, h0, c0, *weights]).passed
+
+
+def test_fused_lstm_layer_equals_its_composed_twin_on_packed_rows() -> None:
+    sizes = [4, 3, 3, 1, 1]
+    x = tl.tensor(normal(12, 3), requires_grad=True)
+    h0, c0 = (tl.tensor(normal(4, 5, seed=s), requires_grad=True) for s in (1, 2))
+    weights = [tl.tensor(0.5 * normal(*s, seed=3 + i), requires_grad=True)
+               for i, s in enumerate([(20, 3), (20, 5), (20,), (20,)])]  # fmt: skip
+    leaves = [x, h0, c0, *weights]
+    grads = []
+    for run in (LSTMLayer.apply, F.lstm_layer):
+        for t in leaves:
+            t.grad = None
+        y, h, c = run(x, h0, c0, *weights, batch_sizes=sizes)
+        tl_weighted_sum([y, h, c]).backward()
+        grads.append([y.detach().numpy(), h.detach().numpy(), c.detach().numpy()] + [t.grad.numpy() for t in leaves])
+    for a, b in zip(*grads):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
 
 
 # ----------------------------------------------------------------------------- errors

@@ -17,7 +17,7 @@ def _sigmoid_(a: Any, xp: Any) -> None:
 
 
 class LSTMLayer(Function):
-    """An LSTM layer run over x: (T, B, I) from the state (h0, c0): (B, H) each.
+    """An LSTM layer run over a packed batch of sequences, from the state (h0, c0): (B, H) each.
 
     At every step t, with gates in PyTorch's order (i, f, g, o):
 
@@ -25,14 +25,15 @@ class LSTMLayer(Function):
         i, f, o = sigmoid(a_i), sigmoid(a_f), sigmoid(a_o);   g = tanh(a_g)
         c_t = f * c_{t-1} + i * g;   h_t = o * tanh(c_t)
 
-    The input projection x_t W_ih^T does not depend on the recurrence, so it is one
-    matrix product for all T steps; only h_{t-1} W_hh^T runs step by step.
+    x: (N, I) holds the steps' inputs one after another, as in a PackedSequence: the
+    batch is sorted longest first, step t has ``batch_sizes[t]`` rows (the sequences
+    still running, always the first ones), and a full batch of T steps is simply
+    x (T, B, I) reshaped to (T * B, I). Only real elements are ever computed.
 
-    Variable lengths, as in a packed sequence: the batch is sorted by length,
-    longest first, and ``batch_sizes[t]`` sequences are still running at step t,
-    always the first ones. The step works on those rows only; the others keep
-    their state, so each sequence's (h_n, c_n) is its state at its own last step
-    and its outputs past its end are zero.
+    The input projection x_t W_ih^T does not depend on the recurrence, so it is one
+    matrix product for all steps; only h_{t-1} W_hh^T runs step by step. A sequence
+    that has ended keeps its state, so (h_n, c_n) is each one's state at its own
+    last step.
 
     Backward runs the steps in reverse (backpropagation through time). With dh and
     dc the gradients reaching h_t and c_t:
@@ -46,85 +47,91 @@ class LSTMLayer(Function):
     dW_ih = da^T x, dW_hh = da^T h_prev, db = sum of da.
 
     Inputs: x, h0, c0, w_ih (4H, I), w_hh (4H, H), then b_ih and b_hh (4H,) if
-    ``bias``. Outputs: y (T, B, H), h_n (B, H), c_n (B, H).
+    ``bias``. Outputs: y (N, H) (packed like x), h_n (B, H), c_n (B, H).
     """
 
     def forward(self, x: Any, h0: Any, c0: Any, w_ih: Any, w_hh: Any, *biases: Any,
-                batch_sizes: Sequence[int] | None = None) -> tuple[Any, Any, Any]:  # fmt: skip
+                batch_sizes: Sequence[int]) -> tuple[Any, Any, Any]:  # fmt: skip
         xp = get_array_module(x)
-        T, B, _ = x.shape
-        H = w_hh.shape[1]
-        sizes = [B] * T if batch_sizes is None else [int(n) for n in batch_sizes]
-        acts = (x.reshape(T * B, -1) @ w_ih.T).reshape(T, B, 4 * H)  # becomes the gate values
+        N, H = x.shape[0], w_hh.shape[1]
+        sizes = [int(n) for n in batch_sizes]
+        starts = [0]
+        for n in sizes[:-1]:
+            starts.append(starts[-1] + n)
+        acts = x @ w_ih.T  # (N, 4H): becomes the gate values
         if biases:
             acts += biases[0] + biases[1]
         w_hh_t = w_hh.T
-        cs = xp.zeros((T, B, H), dtype=x.dtype)
-        tanh_cs = xp.zeros((T, B, H), dtype=x.dtype)
-        y = xp.zeros((T, B, H), dtype=x.dtype)
-        for t, n in enumerate(sizes):
-            h_prev, c_prev = (y[t - 1, :n], cs[t - 1, :n]) if t else (h0[:n], c0[:n])
-            a = acts[t, :n]
+        cs = xp.empty((N, H), dtype=x.dtype)
+        tanh_cs = xp.empty((N, H), dtype=x.dtype)
+        y = xp.empty((N, H), dtype=x.dtype)
+        for t, (r, n) in enumerate(zip(starts, sizes)):
+            if t:
+                p = starts[t - 1]
+                h_prev, c_prev = y[p : p + n], cs[p : p + n]
+            else:
+                h_prev, c_prev = h0[:n], c0[:n]
+            a = acts[r : r + n]
             a += h_prev @ w_hh_t
             _sigmoid_(a[:, : 2 * H], xp)
             _sigmoid_(a[:, 3 * H :], xp)
             xp.tanh(a[:, 2 * H : 3 * H], out=a[:, 2 * H : 3 * H])
             i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
-            c = cs[t, :n]
+            c = cs[r : r + n]
             xp.multiply(f, c_prev, out=c)
             c += i * g
-            xp.tanh(c, out=tanh_cs[t, :n])
-            xp.multiply(o, tanh_cs[t, :n], out=y[t, :n])
-        last = xp.asarray([sum(1 for n in sizes if n > b) - 1 for b in range(B)])
-        rows = xp.arange(B)
-        h_n, c_n = y[last, rows], cs[last, rows]
+            xp.tanh(c, out=tanh_cs[r : r + n])
+            xp.multiply(o, tanh_cs[r : r + n], out=y[r : r + n])
+        # each sequence's last row: sequence j ran (number of steps with more than j rows) steps
+        lengths = [sum(1 for n in sizes if n > j) for j in range(sizes[0])]
+        last = xp.asarray([starts[L - 1] + j for j, L in enumerate(lengths)])
         self.x, self.h0, self.c0, self.w_ih, self.w_hh = x, h0, c0, w_ih, w_hh
-        self.acts, self.cs, self.tanh_cs, self.y, self.sizes = acts, cs, tanh_cs, y, sizes
-        self.last = last
-        return y, h_n, c_n
+        self.acts, self.cs, self.tanh_cs, self.y = acts, cs, tanh_cs, y
+        self.sizes, self.starts, self.last = sizes, starts, last
+        return y, y[last], cs[last]
 
     def backward(self, gy: Any, gh_n: Any, gc_n: Any) -> tuple[Any, ...]:
         xp = get_array_module(self.x)
         x, acts, cs, tanh_cs, y, w_hh = self.x, self.acts, self.cs, self.tanh_cs, self.y, self.w_hh
-        T, B, _ = x.shape
-        H = w_hh.shape[1]
-        # Where a sequence ends, its h_n/c_n gradient enters: the running dh/dc start
-        # at zero and pick it up at step last[b] (the step loop adds gy there too).
-        g_out = xp.zeros((T, B, H), dtype=x.dtype) if gy is None else gy.copy()
-        rows = xp.arange(B)
+        sizes, starts, last = self.sizes, self.starts, self.last
+        N, H, B = x.shape[0], w_hh.shape[1], sizes[0]
+        # The h_n and c_n gradients enter at each sequence's last row; the running dh and dc
+        # pick them up when the reverse walk reaches that step.
+        g_out = xp.zeros((N, H), dtype=x.dtype) if gy is None else gy.copy()
         if gh_n is not None:
-            g_out[self.last, rows] += gh_n
-        g_c = xp.zeros((T, B, H), dtype=x.dtype)
+            g_out[last] += gh_n
+        g_c = xp.zeros((N, H), dtype=x.dtype)
         if gc_n is not None:
-            g_c[self.last, rows] = gc_n
-        da = xp.zeros_like(acts)
+            g_c[last] = gc_n
+        da = xp.empty_like(acts)
         dh = xp.zeros((B, H), dtype=x.dtype)
         dc = xp.zeros((B, H), dtype=x.dtype)
-        for t in range(T - 1, -1, -1):
-            n = self.sizes[t]
-            a = acts[t, :n]
+        for t in range(len(sizes) - 1, -1, -1):
+            r, n = starts[t], sizes[t]
+            a = acts[r : r + n]
             i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
-            c_prev = cs[t - 1, :n] if t else self.c0[:n]
-            tc = tanh_cs[t, :n]
-            dh_t = dh[:n] + g_out[t, :n]
-            dc_t = dc[:n] + g_c[t, :n] + dh_t * o * (1 - tc * tc)
-            d = da[t, :n]
+            c_prev = cs[starts[t - 1] : starts[t - 1] + n] if t else self.c0[:n]
+            tc = tanh_cs[r : r + n]
+            dh_t = dh[:n] + g_out[r : r + n]
+            dc_t = dc[:n] + g_c[r : r + n] + dh_t * o * (1 - tc * tc)
+            d = da[r : r + n]
             d[:, 3 * H :] = dh_t * tc * o * (1 - o)
             d[:, :H] = dc_t * g * i * (1 - i)
             d[:, H : 2 * H] = dc_t * c_prev * f * (1 - f)
             d[:, 2 * H : 3 * H] = dc_t * i * (1 - g * g)
             dh[:n] = d @ w_hh
             dc[:n] = dc_t * f
-        da2 = da.reshape(T * B, 4 * H)
-        gx = (da2 @ self.w_ih).reshape(x.shape) if self.needs_grad(0) else None
-        g_w_ih = da2.T @ x.reshape(T * B, -1) if self.needs_grad(3) else None
+        gx = da @ self.w_ih if self.needs_grad(0) else None
+        g_w_ih = da.T @ x if self.needs_grad(3) else None
         g_w_hh = None
         if self.needs_grad(4):
-            g_w_hh = da[0].T @ self.h0
-            if T > 1:
-                g_w_hh += da[1:].reshape(-1, 4 * H).T @ y[:-1].reshape(-1, H)
+            n0 = sizes[0]
+            g_w_hh = da[:n0].T @ self.h0[:n0]
+            if len(sizes) > 1:  # step t >= 1 read h from step t - 1's first batch_sizes[t] rows
+                prev = xp.concatenate([xp.arange(starts[t - 1], starts[t - 1] + sizes[t]) for t in range(1, len(sizes))])
+                g_w_hh += da[n0:].T @ y[prev]
         grads = (gx, dh, dc, g_w_ih, g_w_hh)
         if len(self.inputs) == 5:  # type: ignore[arg-type]
             return grads
-        g_b = da2.sum(axis=0)
+        g_b = da.sum(axis=0)
         return (*grads, g_b, g_b.copy())

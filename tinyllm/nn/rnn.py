@@ -18,7 +18,8 @@ from tinyllm.nn.utils.rnn import (
     _lengths_array,
     _on_device,
     batch_sizes_of,
-    packed_rows,
+    packed_source_rows,
+    padded_source_rows,
     sort_by_length,
 )
 from tinyllm.tensor import Tensor, _new_tensor
@@ -132,14 +133,14 @@ class LSTM(Module):
         if x.ndim != 3:
             raise ValueError(f"LSTM: input must be (T, B, features) or (B, T, features), not shape {x.shape}")
         self._check_features(x.shape[2])
-        x_tm = x.transpose(0, 1) if self.batch_first else x
-        if lengths is None:
-            y, state = self._run(x_tm, None, hx)
-        else:
+        if lengths is not None:
             y, state = self._run_with_lengths(x, lengths, hx)
-            x_tm = None
-        if x_tm is not None and self.batch_first:
-            y = y.transpose(0, 1)
+        else:  # every sequence runs all T steps: the packed rows are x, time-major
+            x_tm = x.transpose(0, 1) if self.batch_first else x
+            T, B = x_tm.shape[0], x_tm.shape[1]
+            y, state = self._run(x_tm.reshape(T * B, self.input_size), [B] * T, hx)
+            y = y.reshape(T, B, self.hidden_size)
+            y = y.transpose(0, 1) if self.batch_first else y
         if unbatched:
             y, state = y.squeeze(batch_dim), (state[0].squeeze(1), state[1].squeeze(1))
         return y, state
@@ -155,8 +156,9 @@ class LSTM(Module):
                 raise ValueError(f"LSTM: {name} has shape {t.shape}, expected (num_layers, B, hidden_size) = {want}")
 
     def _run(self, x: Tensor, sizes: Any, hx: State | None) -> tuple[Tensor, State]:
-        """The layers over time-major x (T, B, I), batch sorted longest first when ``sizes`` is given."""
-        B = x.shape[1]
+        """The layers over packed rows x (N, I) with ``sizes[t]`` rows at step t (batch sorted
+        longest first); ``hx`` in that sorted order. Returns packed outputs and (h_n, c_n)."""
+        B = int(sizes[0])
         if hx is not None:
             self._check_state(hx, B)
         hs, cs = [], []
@@ -181,48 +183,32 @@ class LSTM(Module):
             raise ValueError(f"LSTM: packed data must be (N, features), not shape {data.shape}")
         self._check_features(data.shape[1])
         sizes = seq.batch_sizes.numpy()
-        T, B = len(sizes), int(sizes[0])
         if hx is not None:  # before the reordering below, which would hide a wrong batch size
-            self._check_state(hx, B)
+            self._check_state(hx, int(sizes[0]))
         if hx is not None and seq.sorted_indices is not None:
             order = _on_device(seq.sorted_indices.data, data)
             hx = (hx[0][:, order], hx[1][:, order])
-        # the packed rows laid out as a (T, B) time-major grid; slots past a sequence's end
-        # read row 0, which the layers never use
-        grid = numpy.zeros(T * B, dtype=numpy.int64)
-        rows = packed_rows(sizes, B)
-        grid[rows] = numpy.arange(len(rows))
-        x = ops.getitem(data, _on_device(grid, data)).reshape(T, B, data.shape[1])
-        y, (h_n, c_n) = self._run(x, sizes, hx)
-        out = ops.getitem(y.reshape(T * B, self.hidden_size), _on_device(rows, data))
+        out, (h_n, c_n) = self._run(data, sizes, hx)  # the layers read and write packed rows
         if seq.unsorted_indices is not None:
             inverse = _on_device(seq.unsorted_indices.data, data)
             h_n, c_n = h_n[:, inverse], c_n[:, inverse]
         return PackedSequence(out, seq.batch_sizes, seq.sorted_indices, seq.unsorted_indices), (h_n, c_n)
 
     def _run_with_lengths(self, x: Tensor, lengths: Any, hx: State | None) -> tuple[Tensor, State]:
+        """Padded x and lengths: pack (one gather), run, and put the outputs back in x's layout."""
         B, T = (x.shape[0], x.shape[1]) if self.batch_first else (x.shape[1], x.shape[0])
         lens = _lengths_array(lengths, B, T, "LSTM")
         order, inverse = sort_by_length(lens, enforce_sorted=False, fn="LSTM")
         sizes = batch_sizes_of(lens[order])
-        steps = len(sizes)
-        t, j = numpy.meshgrid(numpy.arange(steps), numpy.arange(B), indexing="ij")
-        src = order[j] * T + t if self.batch_first else t * B + order[j]
-        x_tm = ops.getitem(x.reshape(B * T, self.input_size), _on_device(src.reshape(-1), x))
+        rows = packed_source_rows(order, sizes, T, self.batch_first)
+        packed = ops.getitem(x.reshape(B * T, self.input_size), _on_device(rows, x))
         if hx is not None:
             self._check_state(hx, B)
             hx = (hx[0][:, _on_device(order, x)], hx[1][:, _on_device(order, x)])
-        y, (h_n, c_n) = self._run(x_tm.reshape(steps, B, self.input_size), sizes, hx)
-        # back to x's layout and batch order; steps past the longest sequence read a zero row
-        y_flat = y.reshape(steps * B, self.hidden_size)
-        zero_row = steps * B
-        if steps < T:
-            y_flat = ops.cat([y_flat, _zeros_state(x, 1, self.hidden_size)], 0)
-        tt, bb = numpy.meshgrid(numpy.arange(T), numpy.arange(B), indexing="ij")
-        dst = numpy.where(tt < steps, tt * B + inverse[bb], zero_row)
-        if self.batch_first:
-            dst = dst.T
-        out = ops.getitem(y_flat, _on_device(dst, x))
+        y, (h_n, c_n) = self._run(packed, sizes, hx)
+        # padded slots read one extra zero row past the packed ones
+        y = ops.cat([y, _zeros_state(x, 1, self.hidden_size)], 0)
+        out = ops.getitem(y, _on_device(padded_source_rows(order, sizes, T, self.batch_first), x))
         inv = _on_device(inverse, x)
         return out, (h_n[:, inv], c_n[:, inv])
 

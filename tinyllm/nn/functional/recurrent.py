@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from tinyllm import backend, ops
-from tinyllm.tensor import Tensor, _new_tensor
+from tinyllm import ops
+from tinyllm.tensor import Tensor
 
 
 def lstm_cell(
@@ -28,20 +28,26 @@ def lstm_layer(
     x: Tensor, h0: Tensor, c0: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,
     b_hh: Tensor | None = None, batch_sizes: Sequence[int] | None = None,
 ) -> tuple[Tensor, Tensor, Tensor]:  # fmt: skip
-    """:class:`tinyllm.fused.LSTMLayer` step by step with :func:`lstm_cell`: x (T, B, I) ->
-    (y (T, B, H), h_n, c_n). At step t only the first ``batch_sizes[t]`` rows advance;
-    the rest keep their state, and their outputs are zero."""
-    T, B = x.shape[0], x.shape[1]
-    sizes = [B] * T if batch_sizes is None else list(batch_sizes)
-    xp = backend.get_array_module(x.data)
+    """:class:`tinyllm.fused.LSTMLayer` step by step with :func:`lstm_cell`.
+
+    x: (N, I), the packed steps (``batch_sizes[t]`` rows at step t; without
+    ``batch_sizes``, every step has all B = h0.shape[0] rows) -> (y (N, H) packed
+    like x, h_n, c_n). At step t only the first ``batch_sizes[t]`` rows advance; the
+    others keep their state.
+    """
+    B = h0.shape[0]
+    sizes = [B] * (x.shape[0] // B) if batch_sizes is None else [int(n) for n in batch_sizes]
     h, c = h0, c0
     outputs = []
-    for t, n in enumerate(sizes):
+    start = 0
+    for n in sizes:
+        x_t = x[start : start + n]
+        start += n
         if n == B:
-            h, c = lstm_cell(x[t], h, c, w_ih, w_hh, b_ih, b_hh)
+            h, c = lstm_cell(x_t, h, c, w_ih, w_hh, b_ih, b_hh)
             outputs.append(h)
             continue
-        h_new, c_new = lstm_cell(x[t, :n], h[:n], c[:n], w_ih, w_hh, b_ih, b_hh)
-        outputs.append(ops.cat([h_new, _new_tensor(xp.zeros((B - n, h.shape[1]), dtype=h.dtype))], 0))
+        h_new, c_new = lstm_cell(x_t, h[:n], c[:n], w_ih, w_hh, b_ih, b_hh)
+        outputs.append(h_new)
         h, c = ops.cat([h_new, h[n:]], 0), ops.cat([c_new, c[n:]], 0)
-    return ops.stack(outputs, 0), h, c
+    return ops.cat(outputs, 0), h, c

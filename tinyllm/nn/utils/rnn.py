@@ -69,9 +69,35 @@ def sort_by_length(lengths: numpy.ndarray, enforce_sorted: bool, fn: str) -> tup
     return order, numpy.argsort(order)
 
 
-def packed_rows(batch_sizes: numpy.ndarray, width: int) -> numpy.ndarray:
-    """For each packed element, in order, its row t * width + j in a (T, width) time-major grid."""
-    return numpy.concatenate([t * width + numpy.arange(n) for t, n in enumerate(batch_sizes)])
+def step_starts(batch_sizes: Any) -> numpy.ndarray:
+    """Where each step's rows begin in the packed data: the running sum of ``batch_sizes``."""
+    sizes = numpy.asarray(batch_sizes, dtype=numpy.int64)
+    return numpy.concatenate([[0], numpy.cumsum(sizes)[:-1]]).astype(numpy.int64)
+
+
+def sorted_lengths(batch_sizes: Any) -> numpy.ndarray:
+    """Each (sorted) sequence's length: the number of steps it runs in."""
+    sizes = numpy.asarray(batch_sizes)
+    return (sizes[None, :] > numpy.arange(int(sizes[0]))[:, None]).sum(axis=1)
+
+
+def packed_source_rows(order: numpy.ndarray, batch_sizes: Any, T: int, batch_first: bool) -> numpy.ndarray:
+    """For each packed element, in order, its row in the padded input flattened to (B * T, ...)
+    (``batch_first``) or (T * B, ...): element j of step t is sequence order[j] at step t."""
+    B = len(order)
+    t_of = numpy.concatenate([numpy.full(n, t) for t, n in enumerate(batch_sizes)])
+    seq_of = numpy.concatenate([order[:n] for n in batch_sizes])
+    return seq_of * T + t_of if batch_first else t_of * B + seq_of
+
+
+def padded_source_rows(order: numpy.ndarray, batch_sizes: Any, T: int, batch_first: bool) -> numpy.ndarray:
+    """The inverse map: for each slot of the padded (B, T) or (T, B) layout, the packed row it
+    holds, or N = len(data) (one past the end: the padding row) past a sequence's end."""
+    starts, lengths = step_starts(batch_sizes), sorted_lengths(batch_sizes)
+    index = numpy.full((len(order), T), int(numpy.sum(batch_sizes)), dtype=numpy.int64)
+    for j, seq in enumerate(order):
+        index[seq, : lengths[j]] = starts[: lengths[j]] + j
+    return index if batch_first else index.T
 
 
 def pack_padded_sequence(
@@ -88,11 +114,7 @@ def pack_padded_sequence(
     sorted_idx, unsorted_idx = sort_by_length(lens, enforce_sorted, fn)
     order = numpy.arange(B) if sorted_idx is None else sorted_idx
     sizes = batch_sizes_of(lens[order])
-    # one gather straight from the input's layout: element (t, j) of the packed grid is
-    # sequence order[j] at step t
-    t_of = numpy.concatenate([numpy.full(n, t) for t, n in enumerate(sizes)])
-    seq_of = numpy.concatenate([order[:n] for n in sizes])
-    rows = seq_of * T + t_of if batch_first else t_of * B + seq_of
+    rows = packed_source_rows(order, sizes, T, batch_first)  # one gather from the input's layout
     flat = input.reshape(B * T, *input.shape[2:])
     data = ops.getitem(flat, _on_device(rows, input))
     return _packed(data, sizes, sorted_idx, unsorted_idx)
@@ -121,19 +143,10 @@ def pad_packed_sequence(
             raise ValueError(f"pad_packed_sequence: total_length {total_length} is shorter than the longest sequence ({T})")
         T = total_length
     order = numpy.arange(B) if sequence.sorted_indices is None else sequence.sorted_indices.numpy()
-    lens_sorted = numpy.array([(sizes > j).sum() for j in range(B)])
-    offsets = numpy.concatenate([[0], numpy.cumsum(sizes)[:-1]])
-    pad_row = data.shape[0]
-    # for every padded slot, the packed row it comes from, or the padding row
-    index = numpy.full((B, T), pad_row)
-    for j in range(B):
-        seq = order[j]
-        index[seq, : lens_sorted[j]] = offsets[: lens_sorted[j]] + j
-    if not batch_first:
-        index = index.T
+    index = padded_source_rows(order, sizes, T, batch_first)
     xp = backend.get_array_module(data.data)
     pad = _new_tensor(xp.full((1, *data.shape[1:]), padding_value, dtype=data.dtype))
     padded = ops.getitem(ops.cat([data, pad], 0), _on_device(index, data))
     lengths = numpy.empty(B, dtype=numpy.int64)
-    lengths[order] = lens_sorted
+    lengths[order] = sorted_lengths(sizes)
     return padded, _new_tensor(lengths)
