@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+from tinyllm.backend import get_array_module
 from tinyllm.tensor import Function
 
 
@@ -21,35 +23,48 @@ class LayerNorm(Function):
     """
 
     def forward(self, x: Any, *affine_params: Any, n: int, eps: float, affine: tuple[bool, bool]) -> Any:
-        axes = tuple(range(x.ndim - n, x.ndim))
-        mu = x.mean(axis=axes, keepdims=True)
-        xc = x - mu
-        r = 1.0 / (((xc * xc).mean(axis=axes, keepdims=True) + eps) ** 0.5)
-        xhat = xc * r
-        self.xhat, self.r, self.axes = xhat, r, axes
+        xp = get_array_module(x)
+        C = math.prod(x.shape[x.ndim - n :])
+        x2 = x.reshape(-1, C)  # one row per normalized group
+        mu = x2.sum(axis=1, keepdims=True)
+        mu *= 1 / C
+        xhat = x2 - mu
+        var = xp.einsum("ij,ij->i", xhat, xhat)[:, None]  # a row-wise dot: no squared temporary
+        var *= 1 / C
+        var += eps
+        r = 1 / xp.sqrt(var)
+        xhat *= r
+        self.xhat, self.r, self.shape = xhat, r, x.shape
         params = iter(affine_params)
-        self.gamma = next(params) if affine[0] else None
+        self.gamma = next(params).reshape(-1) if affine[0] else None
         y = xhat * self.gamma if affine[0] else xhat.copy()
         if affine[1]:
-            y += next(params)
-        return y
+            y += next(params).reshape(-1)
+        return y.reshape(x.shape)
 
     def backward(self, gy: Any) -> tuple[Any, ...]:
-        xhat, r, axes, gamma = self.xhat, self.r, self.axes, self.gamma
-        lead = tuple(range(gy.ndim - len(axes)))
-        grads: list[Any] = []
+        xp = get_array_module(gy)
+        xhat, r, gamma = self.xhat, self.r, self.gamma
+        C = xhat.shape[1]
+        g2 = gy.reshape(-1, C)
+        grads: list[Any] = [None]
         if self.needs_grad(0):
-            gxhat = gy * gamma if gamma is not None else gy
-            gx = gxhat - gxhat.mean(axis=axes, keepdims=True)
-            gx -= xhat * (gxhat * xhat).mean(axis=axes, keepdims=True)
-            grads.append(gx * r)
-        else:
-            grads.append(None)
+            gxhat = g2 * gamma if gamma is not None else g2
+            a = gxhat.sum(axis=1, keepdims=True)
+            a *= 1 / C
+            b = xp.einsum("ij,ij->i", gxhat, xhat)[:, None]
+            b *= 1 / C
+            gx = xhat * b
+            xp.subtract(gxhat, gx, out=gx)
+            gx -= a
+            gx *= r
+            grads[0] = gx.reshape(self.shape)
+        param_shape = self.shape[len(self.shape) - len(self.inputs[1].shape) :] if len(self.inputs) > 1 else ()  # type: ignore[arg-type,index]
         for i in range(1, len(self.inputs)):  # type: ignore[arg-type]
             if not self.needs_grad(i):
                 grads.append(None)
             elif i == 1 and gamma is not None:
-                grads.append((gy * xhat).sum(axis=lead))
+                grads.append(xp.einsum("ij,ij->j", g2, xhat).reshape(param_shape))
             else:
-                grads.append(gy.sum(axis=lead))
+                grads.append(g2.sum(axis=0).reshape(param_shape))
         return tuple(grads)
