@@ -23,13 +23,13 @@ class Attention(Function):
 
         dV = D^T dO,   dP += (dO V^T) * keep,
         dS = P * (dP - sum_j dP * P)        (the softmax's backward, row by row)
-        dQ = scale * dS K,   dK = scale * dS^T Q.
+        dQ = scale * dS K,   dK = dS^T (scale * Q).
     """
 
     def forward(self, q: Any, k: Any, v: Any, scale: float, mask: Any = None, keep: Any = None) -> tuple[Any, Any]:
         xp = get_array_module(q)
+        q = q * scale  # scaling q (L x E) is cheaper than scaling the scores (L x S)
         s = q @ k.swapaxes(-1, -2)
-        s *= scale
         if mask is not None:  # as an additive mask (0 or -inf), added in place
             s += xp.where(mask, 0, -xp.inf).astype(s.dtype) if mask.dtype == bool else mask
         m = s.max(axis=-1, keepdims=True)
@@ -55,8 +55,11 @@ class Attention(Function):
         else:
             dp = g_p.copy()
         dp -= (dp * p).sum(axis=-1, keepdims=True)
-        dp *= p
-        dp *= self.scale  # now dS, scaled
-        g_q = unbroadcast(dp @ k, q.shape) if self.needs_grad(0) else None
-        g_k = unbroadcast(dp.swapaxes(-1, -2) @ q, k.shape) if self.needs_grad(1) else None
+        dp *= p  # now dS
+        g_q = None
+        if self.needs_grad(0):
+            g_q = dp @ k
+            g_q *= self.scale
+            g_q = unbroadcast(g_q, q.shape)
+        g_k = unbroadcast(dp.swapaxes(-1, -2) @ q, k.shape) if self.needs_grad(1) else None  # q is scaled
         return g_q, g_k, g_v
