@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -224,3 +225,11 @@ def test_scatter_add_with_a_tuple_index_into_a_matrix() -> None:
     rows, cols = np.array([1, 1, 0]), np.array([2, 2, 0])
     backend.scatter_add(target, (rows, cols), np.array([10.0, 20.0, 5.0]))
     np.testing.assert_array_equal(target, [[6.0, 1.0, 1.0], [1.0, 1.0, 31.0]])
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt exists on Linux only")
+def test_keep_freed_memory_applies_on_linux_and_can_be_repeated() -> None:
+    assert backend.keep_freed_memory() is True
+    assert backend.keep_freed_memory() is True
+    a = np.ones(1 << 20)  # allocations still work, and are freed
+    del a
