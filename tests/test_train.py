@@ -1,0 +1,189 @@
+"""fit, evaluate and History: learning, accumulation, early stopping, checkpoints, exact resume, Ctrl-C."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+
+import numpy as np
+import pytest
+
+import tinyllm as tl
+from tinyllm.models import TextClassifier
+from tinyllm.train import StepOutput, evaluate, fit
+
+
+def _batches(n: int, seed: int, batch: int = 8, flip: bool = False) -> list[tuple[tl.Tensor, ...]]:
+    """Token sequences labelled 1 when token 1 is among the first two (0 otherwise); ``flip``
+    swaps the labels, a validation set on which learning the task raises the loss."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        lengths = rng.integers(2, 7, batch)
+        text = np.zeros((batch, 6), dtype=np.int64)
+        for i, k in enumerate(lengths):
+            text[i, :k] = rng.integers(1, 10, k)
+        labels = (text[:, :2] == 1).any(axis=1).astype(np.int64)
+        out.append((tl.tensor(text), tl.tensor(lengths), tl.tensor(1 - labels if flip else labels)))
+    return out
+
+
+TRAIN, VAL = _batches(6, 0), _batches(2, 1)
+
+
+def _model_and_optimizer(seed: int = 0, dropout: float = 0.2, lr: float = 0.02):
+    tl.manual_seed(seed)
+    model = TextClassifier(10, 8, 16, 2, n_layers=1, dropout=dropout)
+    return model, tl.optim.Adam(model.parameters(), lr=lr)
+
+
+def _without_times(rows: list[dict]) -> list[dict]:
+    return [{k: v for k, v in r.items() if k != "time"} for r in rows]
+
+
+def test_fit_learns_and_records_every_step_and_evaluation() -> None:
+    model, opt = _model_and_optimizer()
+    history = fit(model, opt, TRAIN * 2, epochs=5, val_loader=VAL, metrics=("accuracy", "f1"))
+    assert [r["step"] for r in history.steps] == list(range(1, 61))
+    assert {"loss", "lr", "grad_norm", "epoch"} <= set(history.steps[0])
+    assert len(history.evals) == 5 and history.evals[-1]["step"] == 60
+    assert history.evals[-1]["val_loss"] < history.evals[0]["val_loss"]
+    assert np.mean(history.series("loss")[-6:]) < 0.5 * np.mean(history.series("loss")[:6])
+    assert 0 <= history.evals[-1]["val_f1"] <= 1
+
+
+def test_evaluate_weights_the_loss_by_batch_size() -> None:
+    model, _ = _model_and_optimizer(dropout=0.0)
+    small = [(t[:3], n[:3], y[:3]) for t, n, y in VAL[:1]]
+    batches = small + VAL[1:]
+    result = evaluate(model, batches, metrics_=("accuracy",))
+    losses = [tl.nn.functional.cross_entropy(model(t, n), y).item() for t, n, y in batches]
+    assert result["loss"] == pytest.approx((3 * losses[0] + 8 * losses[1]) / 11, rel=1e-6)
+    with pytest.raises(ValueError, match="unknown metric 'auc'"):
+        evaluate(model, batches, metrics_=("auc",))
+
+
+def test_accumulating_two_batches_equals_one_step_on_both() -> None:
+    # in float64 with plain SGD the update is linear in the gradient, so the two agree to rounding
+    a, b = TRAIN[0], TRAIN[1]
+    both = tuple(tl.cat([x, y], 0) for x, y in zip(a, b))
+    models = []
+    for batches, accumulate in (([a, b], 2), ([both], 1)):
+        model, _ = _model_and_optimizer(dropout=0.0)
+        model.double()
+        fit(model, tl.optim.SGD(model.parameters(), lr=0.5), batches, steps=1, accumulate=accumulate)
+        models.append(model)
+    moved = False
+    for p, q, r in zip(models[0].parameters(), models[1].parameters(), _model_and_optimizer(dropout=0.0)[0].parameters()):
+        np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-12, atol=1e-14)
+        moved |= not np.allclose(p.detach().numpy(), r.detach().numpy())
+    assert moved
+
+
+def test_early_stopping_restores_the_best_weights() -> None:
+    flipped = _batches(2, 1, flip=True)  # learning the task makes this loss worse
+    model, opt = _model_and_optimizer(dropout=0.0)
+    snapshots = {}
+
+    def remember(step: int, history: tl.train.History) -> None:
+        snapshots[step] = [p.detach().numpy().copy() for p in model.parameters()]
+
+    history = fit(model, opt, TRAIN * 3, epochs=50, val_loader=flipped, eval_every=2, patience=3, callback=remember)
+    assert history.stopped_early
+    losses = history.series("val_loss", evals=True)
+    assert len(losses) < 25 and history.best_step == history.evals[int(np.argmin(losses))]["step"]
+    for p, best in zip(model.parameters(), snapshots[history.best_step]):
+        np.testing.assert_array_equal(p.detach().numpy(), best)
+
+
+def _interruptible_run(directory, interrupt_at: int | None = None, resume: bool = False):
+    model, opt = _model_and_optimizer()
+    sched = tl.optim.lr_scheduler.StepLR(opt, step_size=5, gamma=0.5)
+
+    def stop(step: int, history: tl.train.History) -> None:
+        if step == interrupt_at:
+            raise KeyboardInterrupt
+
+    history = fit(
+        model, opt, TRAIN, epochs=4, val_loader=VAL, eval_every=3, scheduler=sched, clip_grad_norm=1.0,
+        accumulate=2, checkpoint_dir=directory, resume=resume, callback=stop,
+    )  # fmt: skip
+    return model, history
+
+
+def test_resuming_an_interrupted_fit_is_bit_identical_to_an_uninterrupted_one(tmp_path, capsys) -> None:
+    straight_model, straight = _interruptible_run(tmp_path / "straight")
+    _, first = _interruptible_run(tmp_path / "split", interrupt_at=7)
+    assert first.interrupted and len(first.steps) == 7
+    assert "interrupted at step 7" in capsys.readouterr().err
+    resumed_model, resumed = _interruptible_run(tmp_path / "split", resume=True)
+    assert not resumed.interrupted
+    for p, q in zip(straight_model.parameters(), resumed_model.parameters()):
+        assert np.array_equal(p.data, q.data)
+    assert _without_times(resumed.steps) == _without_times(straight.steps)
+    assert _without_times(resumed.evals) == _without_times(straight.evals)
+
+
+def test_fit_runs_for_a_number_of_steps_on_an_endless_loader() -> None:
+    model, opt = _model_and_optimizer()
+    history = fit(model, opt, itertools.cycle(TRAIN), steps=9)
+    assert len(history.steps) == 9
+
+
+def test_reduce_lr_on_plateau_steps_with_the_validation_loss() -> None:
+    model, opt = _model_and_optimizer(dropout=0.0)
+    flipped = _batches(2, 1, flip=True)
+    sched = tl.optim.lr_scheduler.ReduceLROnPlateau(opt, patience=0, factor=0.5)
+    history = fit(model, opt, TRAIN, epochs=4, val_loader=flipped, eval_every=2, scheduler=sched)
+    lrs = history.series("lr")
+    assert lrs[0] == 0.02 and lrs[-1] < 0.02  # cut after evaluations without improvement
+
+
+def test_history_writes_csv_json_and_a_figure(tmp_path) -> None:
+    model, opt = _model_and_optimizer()
+    history = fit(model, opt, TRAIN, epochs=2, val_loader=VAL)
+    history.to_csv(tmp_path / "steps.csv")
+    history.to_csv(tmp_path / "evals.csv", which="evals")
+    history.to_json(tmp_path / "h.json")
+    assert (tmp_path / "steps.csv").read_text().splitlines()[0].startswith("step,epoch,loss,lr,grad_norm")
+    assert len((tmp_path / "evals.csv").read_text().splitlines()) == 3
+    assert json.loads((tmp_path / "h.json").read_text())["evals"][-1]["step"] == 12
+    history.plot(tmp_path / "h.png")
+    assert (tmp_path / "h.png").stat().st_size > 1000
+
+
+def test_a_custom_step_function_drives_fit() -> None:
+    w = tl.nn.Linear(1, 1)
+
+    def regression(model, batch) -> StepOutput:
+        x, y = batch
+        return StepOutput(tl.nn.functional.mse_loss(model(x), y), None, None)
+
+    x = tl.tensor(np.linspace(-1, 1, 16, dtype=np.float32).reshape(16, 1))
+    data = [(x, 3 * x + 1)]
+    fit(w, tl.optim.SGD(w.parameters(), lr=0.3), data, epochs=200, step_fn=regression, metrics=())
+    assert w.weight.item() == pytest.approx(3, abs=1e-3) and w.bias.item() == pytest.approx(1, abs=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({}, ValueError, "epochs or as steps"),
+        ({"epochs": 1, "steps": 1}, ValueError, "epochs or as steps"),
+        ({"epochs": 1, "patience": 2}, ValueError, "needs a val_loader"),
+        ({"epochs": 1, "accumulate": 0}, ValueError, "accumulate must be >= 1"),
+        ({"epochs": 1, "resume": True}, FileNotFoundError, "no checkpoint"),
+    ],
+)
+def test_fit_rejects_inconsistent_arguments(kwargs, error, message) -> None:
+    model, opt = _model_and_optimizer()
+    with pytest.raises(error, match=message):
+        fit(model, opt, TRAIN, **kwargs)
+
+
+def test_an_exhausted_generator_is_reported_not_looped_on() -> None:
+    model, opt = _model_and_optimizer()
+    with pytest.raises(ValueError, match="gave no batches"):
+        fit(model, opt, iter(TRAIN[:2]), steps=5)
+    assert math.isfinite(opt.param_groups[0]["lr"])
