@@ -1,4 +1,4 @@
-"""The ``tinyllm`` command: ``tinyllm demo`` and ``tinyllm bench``."""
+"""The ``tinyllm`` command: ``tinyllm demo``, ``tinyllm bench`` and ``tinyllm lessons``."""
 
 from __future__ import annotations
 
@@ -16,6 +16,12 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--json", action="store_true", help="print machine-readable results")
     bench.add_argument("--quick", action="store_true", help="a step or two each: checks that it runs")
     bench.add_argument("--no-memory", action="store_true", help="skip the peak-memory measurements")
+    lessons = sub.add_parser("lessons", help="list or run the lessons (each asserts what it teaches)")
+    lessons.add_argument("names", nargs="*", help="lessons to run, by number or name (default: all)")
+    lessons.add_argument("--quick", action="store_true", help="small sizes: seconds per lesson")
+    lessons.add_argument("--list", action="store_true", help="only list the lessons")
+    lessons.add_argument("--out", default=None, help="write figures here instead of figures/")
+    lessons.add_argument("--device", default="cpu", help="cpu or cuda")
     args = parser.parse_args(argv)
 
     if args.command == "demo":
@@ -26,6 +32,14 @@ def main(argv: list[str] | None = None) -> int:
         from tinyllm.bench import main as bench_main  # noqa: PLC0415
 
         bench_main(args.workloads, args.device, as_json=args.json, quick=args.quick, memory=not args.no_memory)
+    elif args.command == "lessons":
+        from tinyllm import lessons as lesson_runner  # noqa: PLC0415
+
+        if args.list:
+            for path in lesson_runner.available():
+                print(path.stem)
+            return 0
+        return 1 if lesson_runner.run(args.names, args.quick, args.out, args.device) else 0
     return 0
 
 
