@@ -3,5 +3,6 @@
 from __future__ import annotations
 
 from tinyllm.data.datasets import LabeledTexts
+from tinyllm.data.synthetic import MarkovText, markov_text, synthetic_sentiment
 
-__all__ = ["LabeledTexts"]
+__all__ = ["LabeledTexts", "MarkovText", "markov_text", "synthetic_sentiment"]
