@@ -13,6 +13,7 @@ from tinyllm.data.loader import (
 )
 from tinyllm.data.splits import split_tokens, train_val_test_split
 from tinyllm.data.synthetic import MarkovText, markov_text, synthetic_sentiment
+from tinyllm.data.tokenizers import BPETokenizer, CharTokenizer, WordTokenizer
 
 __all__ = ["LabeledTexts", "MarkovText", "markov_text", "synthetic_sentiment"]
 __all__ += [
@@ -20,3 +21,4 @@ __all__ += [
     "read_line_per_class", "read_text", "read_tsv_labeled", "sequential_lm_batches", "split_tokens",
     "train_val_test_split",
 ]  # fmt: skip
+__all__ += ["BPETokenizer", "CharTokenizer", "WordTokenizer"]
