@@ -32,3 +32,14 @@ def test_a_lesson_is_found_by_number_or_name() -> None:
     assert lessons.find(first.stem[:2]) == first == lessons.find(first.stem[3:])
     with pytest.raises(SystemExit, match="no single lesson matches 'nope'"):
         lessons.find("nope")
+
+
+def test_the_gpt_lesson_trains_on_a_text_file_passed_with_text(tmp_path) -> None:
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("to be or not to be, that is the question. " * 200, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, str(lessons.find("gpt")), "--quick", "--text", str(corpus), "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=300, cwd=lessons.ROOT,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "temperature 1.0" in done.stdout
