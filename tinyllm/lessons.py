@@ -5,7 +5,8 @@ A lesson is a script ``lessons/NN_name.py`` in percent-cell format. It begins wi
     args = lessons.options(__file__)
 
 which reads ``--quick`` (small sizes, for the tests), ``--device``, ``--seed`` and
-``--out`` (figures go to ``figures/NN_name/`` by default) and seeds tinyllm.
+``--out`` (figures go to ``figures/NN_name/`` by default; a ``--quick`` run's go to a
+temporary folder, so they never replace the full runs' figures) and seeds tinyllm.
 ``tinyllm lessons [NAME ...] [--quick]`` runs lessons one after another, each in
 its own process, and reports how long each took and whether its assertions held.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -32,10 +34,15 @@ def options(script: str, argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="small sizes: seconds instead of minutes")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--seed", type=int, default=0, help="the seed of every random draw")
-    parser.add_argument("--out", default=None, help=f"where figures go (default figures/{name}/)")
+    parser.add_argument("--out", default=None, help=f"where figures go (default figures/{name}/; --quick: a temp folder)")
     parser.add_argument("--text", default=None, help="a plain-text file, for lessons that train on text")
     args, _ = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
-    args.out = Path(args.out) if args.out else FIGURES_DIR / name
+    if args.out:
+        args.out = Path(args.out)
+    elif args.quick:  # quick figures never replace the full runs' figures committed in figures/
+        args.out = Path(tempfile.gettempdir()) / "tinyllm-quick-figures" / name
+    else:
+        args.out = FIGURES_DIR / name
     args.name = name
     tl.manual_seed(args.seed)
     return args
