@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy
 
 from tinyllm import backend, ops
 from tinyllm import fused as fused_ops
