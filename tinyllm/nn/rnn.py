@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-
 from tinyllm import backend, ops
 from tinyllm import fused as fused_ops
 from tinyllm.nn import functional as F
