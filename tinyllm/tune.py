@@ -1,30 +1,39 @@
 """Hyperparameter search: grid search, random search and successive halving.
 
 A *trial* is a function of a config (a dict of hyperparameters) that trains a
-model and returns its metrics, e.g. ``{"val_loss": 0.41, "val_accuracy": 0.88}``.
-A search decides which configs to try, runs the trials, and returns a
+model and returns its metrics, e.g. ``{"val_loss": 0.41, "val_accuracy": 0.88}``:
+``trial_fn(config)`` for grid and random search, ``trial_fn(config, budget)`` for
+successive halving (the budget is epochs, steps, ... — whatever the trial makes of
+it). A search decides which configs to try, runs the trials, and returns a
 :class:`SearchResults` table:
 
-    space = {"lr": tune.loguniform(1e-4, 1e-1), "hidden": tune.choice([32, 64, 128])}
-    results = tune.random_search(train_and_validate, space, n_trials=20, seed=0)
-    print(results.best("val_loss"))
+    space = {"lr": tune.loguniform(1e-4, 1e-1), "hidden": tune.choice([32, 64, 128]), "layers": 2}
+    results = tune.random_search(train_and_validate, space, n_trials=20, seed=0, metric="val_loss")
+    print(results)                # one aligned row per trial
+    print(results.best().config)
 
-Each config also gets a ``"seed"`` (derived from the search's seed and the
-trial's number), fixed before any trial runs, so a trial gives the same result
-wherever it runs. Trials that raise, or whose metric is NaN or infinite, are
-recorded as failed with their error; the search goes on.
+Seeds: each config also gets ``config["seed"] = trial_seed(seed, index)``, derived
+from the search's seed and the trial's index and fixed before any trial runs, so
+a trial gives the same result wherever and whenever it runs (a config that
+already has a ``"seed"`` keeps it). Trials that raise, or whose metric is NaN or
+infinite, are recorded as failed with their error; the search goes on.
 
-Where trials run is up to a ``concurrent.futures.Executor``: by default one after
-another in this process; ``ProcessPoolExecutor()`` uses every core (the trial
-function must then be importable: defined at the top level of a module); and a
-cluster runs them through the same interface, e.g. with Dask::
+Where trials run is up to a ``concurrent.futures.Executor``. By default they run
+one after another in this process. ``ProcessPoolExecutor()`` uses every core; the
+trial function must then be picklable — defined at the top level of a module, not
+a lambda or a nested function — and a script that starts the pool needs an
+``if __name__ == "__main__":`` guard where processes are spawned (macOS, Windows).
+A cluster runs trials through the same interface, e.g. Dask (``pip install
+"dask[distributed]"``; its workers must be able to import the trial's module)::
 
     from distributed import Client
-    client = Client("scheduler-address:8786")          # or Client() for a local cluster
-    results = tune.grid_search(trial, grid, executor=client.get_executor())
+    with Client("tcp://scheduler:8786") as client:      # Client() starts a local cluster
+        results = tune.grid_search(trial, grid, executor=client.get_executor())
 
-Any other ``concurrent.futures.Executor`` works the same way. Results come back ordered by trial number, not by finishing time,
-so they are identical whichever executor ran them.
+Results come back ordered by trial index, not by finishing time, so they are
+identical whichever executor ran them. Threads (``ThreadPoolExecutor``, a Dask
+client with ``processes=False``) share tinyllm's global random state: trials that
+call ``tl.manual_seed`` are reproducible only in processes.
 """
 
 from __future__ import annotations
@@ -35,8 +44,9 @@ import json
 import math
 import os
 import time
+from abc import ABC, abstractmethod
 from concurrent.futures import Executor, Future
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy
@@ -44,38 +54,51 @@ import numpy
 # ----------------------------------------------------------------------------- search spaces
 
 
-class Distribution:
-    """Something a config value can be drawn from."""
+class Distribution(ABC):
+    """Something a config value is drawn from. A search space maps names to
+    distributions or to constants (which every config gets as they are)."""
 
-    def sample(self, rng: numpy.random.Generator) -> Any:
-        raise NotImplementedError
+    @abstractmethod
+    def sample(self, rng: numpy.random.Generator) -> Any: ...
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(repr(getattr(self, f.name)) for f in fields(self))})"
 
 
-@dataclass(frozen=True)
-class choice(Distribution):  # noqa: N801 (a lower-case constructor, like the other distributions)
+@dataclass(frozen=True, repr=False)
+class choice(Distribution):  # lower-case: used like functions, as in Ray Tune
     """One of ``values``, each equally likely."""
 
-    values: Sequence[Any]
+    values: list[Any]
+
+    def __post_init__(self) -> None:
+        if len(self.values) == 0:
+            raise ValueError("choice: needs at least one value")
+        object.__setattr__(self, "values", list(self.values))
 
     def sample(self, rng: numpy.random.Generator) -> Any:
         return self.values[int(rng.integers(len(self.values)))]
 
 
-@dataclass(frozen=True)
-class uniform(Distribution):  # noqa: N801
+@dataclass(frozen=True, repr=False)
+class uniform(Distribution):
     """A float uniform in [low, high)."""
 
     low: float
     high: float
 
+    def __post_init__(self) -> None:
+        if not self.low < self.high:
+            raise ValueError(f"uniform: need low < high, got {self.low}, {self.high}")
+
     def sample(self, rng: numpy.random.Generator) -> float:
         return float(rng.uniform(self.low, self.high))
 
 
-@dataclass(frozen=True)
-class loguniform(Distribution):  # noqa: N801
-    """A float whose logarithm is uniform: as likely in [1e-4, 1e-3) as in [1e-2, 1e-1) — the
-    right prior for scales such as learning rates."""
+@dataclass(frozen=True, repr=False)
+class loguniform(Distribution):
+    """A float whose logarithm is uniform: log x ~ U[log low, log high). As likely in
+    [1e-4, 1e-3) as in [1e-2, 1e-1) — the right prior for scales such as learning rates."""
 
     low: float
     high: float
@@ -88,12 +111,16 @@ class loguniform(Distribution):  # noqa: N801
         return float(math.exp(rng.uniform(math.log(self.low), math.log(self.high))))
 
 
-@dataclass(frozen=True)
-class randint(Distribution):  # noqa: N801
-    """An int in [low, high) (high excluded, as in NumPy)."""
+@dataclass(frozen=True, repr=False)
+class randint(Distribution):
+    """An int uniform in [low, high) (high excluded, as in NumPy)."""
 
     low: int
     high: int
+
+    def __post_init__(self) -> None:
+        if not self.low < self.high:
+            raise ValueError(f"randint: need low < high (high is excluded), got {self.low}, {self.high}")
 
     def sample(self, rng: numpy.random.Generator) -> int:
         return int(rng.integers(self.low, self.high))
@@ -105,7 +132,8 @@ def sample_config(space: Mapping[str, Any], rng: numpy.random.Generator) -> dict
 
 
 def trial_seed(search_seed: int, index: int) -> int:
-    """The seed of trial ``index``: independent streams for every trial, fixed by the search's seed."""
+    """The seed of trial ``index``: a 32-bit int from NumPy's ``SeedSequence([search_seed, index])``,
+    so every trial has its own independent random stream, fixed by the search's seed."""
     return int(numpy.random.SeedSequence([search_seed, index]).generate_state(1)[0])
 
 
@@ -114,10 +142,18 @@ def trial_seed(search_seed: int, index: int) -> int:
 
 @dataclass
 class Trial:
+    """One run of the trial function.
+
+    ``index`` numbers the configs of a search (0, 1, ...); in successive halving a
+    config keeps its index through the rungs, and ``budget`` and ``rung`` say which
+    run this is. ``status`` is "ok" or "failed"; a failed trial's ``error`` says why
+    (``"ValueError: ..."`` or ``"non-finite val_loss: nan"``).
+    """
+
     index: int
     config: dict[str, Any]
     metrics: dict[str, float] = field(default_factory=dict)
-    status: str = "ok"  # or "failed"
+    status: str = "ok"
     error: str | None = None
     duration_s: float = 0.0
     budget: float | None = None
@@ -125,9 +161,13 @@ class Trial:
 
 
 class SearchResults:
-    """The trials of a search, in trial order, with the best and sorted views and exports."""
+    """The trials of a search, ordered by (rung,) index, with ranked views and exports.
+
+    ``metric`` and ``mode`` ("min" or "max") are the defaults of :meth:`best` and :meth:`sorted`.
+    """
 
     def __init__(self, trials: list[Trial], metric: str | None = None, mode: str = "min") -> None:
+        _check_mode(mode, "SearchResults")
         self.trials, self.metric, self.mode = trials, metric, mode
 
     def __len__(self) -> int:
@@ -139,26 +179,42 @@ class SearchResults:
     def __getitem__(self, i: int) -> Trial:
         return self.trials[i]
 
+    def __repr__(self) -> str:
+        failed, metric, mode = len(self.failed), self.metric, self.mode
+        return f"SearchResults({len(self)} trials, {failed} failed, metric={metric!r}, mode={mode!r})"
+
     @property
     def failed(self) -> list[Trial]:
         return [t for t in self.trials if t.status != "ok"]
 
     def sorted(self, metric: str | None = None, mode: str | None = None) -> list[Trial]:
-        """The successful trials, best first by ``metric`` ("min" or "max")."""
+        """The successful trials with a finite ``metric``, best first.
+
+        Trials of a later rung (a bigger budget) come before those of earlier rungs,
+        whose metrics, measured with less budget, do not compare with theirs.
+        """
         metric, mode = metric or self.metric, mode or self.mode
         if metric is None:
-            raise ValueError("SearchResults: name the metric to sort by")
-        ok = [t for t in self.trials if t.status == "ok" and metric in t.metrics]
-        return sorted(ok, key=lambda t: t.metrics[metric], reverse=(mode == "max"))
+            raise ValueError("SearchResults.sorted: name the metric to rank by (the search was given none)")
+        _check_mode(mode, "SearchResults.sorted")
+        sign = 1.0 if mode == "min" else -1.0
+        ok = [t for t in self.trials if t.status == "ok" and math.isfinite(t.metrics.get(metric, math.nan))]
+        return sorted(ok, key=lambda t: (-(t.rung or 0), sign * t.metrics[metric]))
 
     def best(self, metric: str | None = None, mode: str | None = None) -> Trial:
+        """The best successful trial (of the last rung reached, in successive halving)."""
         ranked = self.sorted(metric, mode)
         if not ranked:
-            raise ValueError("SearchResults: no trial succeeded")
+            first = self.failed[0] if self.failed else None
+            why = f"; the first error: trial {first.index}: {first.error}" if first else ""
+            raise ValueError(
+                f"SearchResults.best: none of the {len(self)} trials succeeded with a finite "
+                f"{metric or self.metric!r} ({len(self.failed)} failed){why}"
+            )
         return ranked[0]
 
     def to_rows(self) -> list[dict[str, Any]]:
-        """One flat dict per trial: index, status, budget, rung, the config and the metrics, error."""
+        """A flat dict per trial: index, status, (budget, rung), config, metrics, duration_s, error."""
         rows = []
         for t in self.trials:
             row: dict[str, Any] = {"index": t.index, "status": t.status}
@@ -166,11 +222,12 @@ class SearchResults:
                 row.update(budget=t.budget, rung=t.rung)
             row.update(t.config)
             row.update(t.metrics)
-            row.update(duration_s=round(t.duration_s, 4), error=t.error or "")
+            row.update(duration_s=t.duration_s, error=t.error)
             rows.append(row)
         return rows
 
     def to_csv(self, path: str | os.PathLike[str]) -> None:
+        """The rows of :meth:`to_rows` as CSV; a column a trial lacks (a failed trial's metrics) is empty."""
         rows = self.to_rows()
         keys = list(dict.fromkeys(k for r in rows for k in r))
         with open(path, "w", newline="") as f:
@@ -179,68 +236,133 @@ class SearchResults:
             writer.writerows(rows)
 
     def to_json(self, path: str | os.PathLike[str]) -> None:
+        """Strict JSON that :meth:`from_json` reads back. Non-finite metrics are written as null (and
+        read back as NaN); config values JSON cannot hold (a class, a function) as their ``str``."""
+        trials = [
+            {**asdict(t), "metrics": {k: v if math.isfinite(v) else None for k, v in t.metrics.items()}}
+            for t in self.trials
+        ]
         with open(path, "w") as f:
-            json.dump({"metric": self.metric, "mode": self.mode, "trials": [asdict(t) for t in self.trials]}, f, indent=1)
+            json.dump(
+                {"metric": self.metric, "mode": self.mode, "trials": trials},
+                f,
+                indent=1,
+                allow_nan=False,
+                default=lambda v: v.item() if isinstance(v, numpy.generic) else str(v),
+            )
+
+    @classmethod
+    def from_json(cls, path: str | os.PathLike[str]) -> SearchResults:
+        """The results :meth:`to_json` wrote."""
+        with open(path) as f:
+            data = json.load(f)
+        trials = [
+            Trial(**{**t, "metrics": {k: math.nan if v is None else v for k, v in t["metrics"].items()}})
+            for t in data["trials"]
+        ]
+        return cls(trials, data["metric"], data["mode"])
 
     def __str__(self) -> str:
         rows = self.to_rows()
         if not rows:
-            return "SearchResults (no trials)"
-        keys = [k for k in dict.fromkeys(k for r in rows for k in r) if k not in ("error", "duration_s")] + ["error"]
-        cells = [[_cell(r.get(k, "")) for k in keys] for r in rows]
+            return "SearchResults: no trials"
+        # durations change from run to run; without them the table is the same on every executor
+        keys = [k for k in dict.fromkeys(k for r in rows for k in r) if k not in ("duration_s", "error")]
+        keys += ["error"] if self.failed else []
+        cells = [[_cell(r.get(k)) for k in keys] for r in rows]
+        numeric = [
+            all(isinstance(r.get(k), (int, float, numpy.number, type(None))) for r in rows) for k in keys
+        ]
         widths = [max(len(k), *(len(c[i]) for c in cells)) for i, k in enumerate(keys)]
-        lines = ["  ".join(k.ljust(w) for k, w in zip(keys, widths)).rstrip()]
-        lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
-        return "\n".join(lines)
+
+        def line(texts: list[str]) -> str:
+            return "  ".join(
+                s.rjust(w) if n else s.ljust(w) for s, w, n in zip(texts, widths, numeric)
+            ).rstrip()
+
+        return "\n".join([line(keys)] + [line(c) for c in cells])
 
 
 def _cell(v: Any) -> str:
+    if v is None:
+        return ""
     if isinstance(v, float):
         return f"{v:.4g}"
     text = str(v)
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+def _check_mode(mode: str, where: str) -> None:
+    if mode not in ("min", "max"):
+        raise ValueError(f"{where}: mode must be 'min' or 'max', got {mode!r}")
+
+
 # ----------------------------------------------------------------------------- running trials
 
 
 class SerialExecutor(Executor):
-    """Runs each trial at once, in this process (the default executor)."""
+    """Runs each call at once, in this process, when it is submitted (the default executor)."""
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
         future: Future = Future()
         try:
             future.set_result(fn(*args, **kwargs))
-        except BaseException as e:  # noqa: BLE001 (handed to the caller through the future)
+        except Exception as e:  # noqa: BLE001 (handed to the caller through the future)
             future.set_exception(e)
         return future
 
 
-def run_trial(fn: Callable[..., Mapping[str, float]], index: int, config: dict[str, Any], budget: float | None,
-              metric: str | None) -> Trial:  # fmt: skip
-    """Run one trial and record it; an exception or a non-finite metric makes it a failed trial."""
+def run_trial(
+    trial_fn: Callable[..., Mapping[str, float]],
+    index: int,
+    config: dict[str, Any],
+    budget: float | None,
+    metric: str | None,
+) -> Trial:
+    """Run one trial and record it, on whichever worker the executor chose.
+
+    It fails when ``trial_fn`` raises, returns no dict of numbers, or returns a
+    non-finite ``metric`` (with no metric named: any non-finite value).
+    """
     start = time.perf_counter()
     trial = Trial(index, dict(config), budget=budget)
     try:
-        result = fn(config) if budget is None else fn(config, budget)
-        trial.metrics = {k: float(v) for k, v in dict(result).items()}
+        # a copy, so a trial that edits its config cannot change the next rung's
+        result = trial_fn(dict(config)) if budget is None else trial_fn(dict(config), budget)
+        if not isinstance(result, Mapping):
+            raise TypeError(f"the trial returned {type(result).__name__}, not a dict of metrics")
+        trial.metrics = {k: float(v) for k, v in result.items()}
+        checked = list(trial.metrics) if metric is None else [metric]
         if metric is not None and metric not in trial.metrics:
-            raise KeyError(f"the trial returned no {metric!r} (it returned {sorted(trial.metrics)})")
-        bad = [k for k, v in trial.metrics.items() if not math.isfinite(v)]
-        if bad:
-            trial.status, trial.error = "failed", f"non-finite metric: {', '.join(f'{k}={trial.metrics[k]}' for k in bad)}"
+            trial.status, trial.error = "failed", f"no {metric!r} among the metrics {sorted(trial.metrics)}"
+        elif bad := [k for k in checked if not math.isfinite(trial.metrics[k])]:
+            trial.status, trial.error = (
+                "failed",
+                "non-finite " + ", ".join(f"{k}: {trial.metrics[k]}" for k in bad),
+            )
     except Exception as e:  # noqa: BLE001 (a failed trial is a result, not the end of the search)
-        trial.status = "failed"
-        trial.error = f"{type(e).__name__}: {e}"
+        trial.status, trial.error = "failed", f"{type(e).__name__}: {e}"
     trial.duration_s = time.perf_counter() - start
     return trial
 
 
-def _run_all(fn: Callable[..., Any], jobs: list[tuple[int, dict[str, Any], float | None]], executor: Executor | None,
-             metric: str | None) -> list[Trial]:  # fmt: skip
+def _run_all(
+    trial_fn: Callable[..., Any],
+    jobs: list[tuple[int, dict[str, Any], float | None]],
+    executor: Executor | None,
+    metric: str | None,
+) -> list[Trial]:
     executor = executor or SerialExecutor()
-    futures = [executor.submit(run_trial, fn, index, config, budget, metric) for index, config, budget in jobs]
-    return [f.result() for f in futures]  # in trial order, whatever order they finished in
+    futures = [executor.submit(run_trial, trial_fn, i, config, budget, metric) for i, config, budget in jobs]
+    trials = []
+    for (i, config, budget), future in zip(jobs, futures):  # in trial order, whatever order they finished in
+        try:
+            trials.append(future.result())
+        except Exception as e:  # noqa: BLE001 (the executor failed it: a function it cannot pickle, a lost worker)
+            hint = " (worker processes need a trial function defined at the top level of a module)"
+            error = f"{type(e).__name__} in the executor: {e}{hint if 'pickle' in str(e) else ''}"
+            trials.append(Trial(i, dict(config), status="failed", error=error, budget=budget))
+    return trials
 
 
 def _with_seed(config: dict[str, Any], seed: int, index: int) -> dict[str, Any]:
@@ -250,76 +372,110 @@ def _with_seed(config: dict[str, Any], seed: int, index: int) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- the searches
 
 
-def grid_search(trial_fn: Callable[[dict[str, Any]], Mapping[str, float]], grid: Mapping[str, Sequence[Any]],
-                executor: Executor | None = None, metric: str | None = None, mode: str = "min",
-                seed: int = 0) -> SearchResults:  # fmt: skip
-    """Every combination of the ``grid``'s values (the last key varies fastest): ``trial_fn(config)``."""
-    keys = list(grid)
-    configs = [dict(zip(keys, values)) for values in itertools.product(*(grid[k] for k in keys))]
+def grid_search(
+    trial_fn: Callable[[dict[str, Any]], Mapping[str, float]],
+    grid: Mapping[str, Sequence[Any]],
+    executor: Executor | None = None,
+    metric: str | None = None,
+    mode: str = "min",
+    seed: int = 0,
+) -> SearchResults:
+    """Run ``trial_fn(config)`` on every combination of the ``grid``'s values.
+
+    Trial ``i`` is the ``i``-th element of the product of the value lists, in the
+    grid's key order: the last key varies fastest. Its seed is ``trial_seed(seed, i)``.
+    """
+    _check_mode(mode, "grid_search")
+    for k, values in grid.items():
+        if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, numpy.ndarray)):
+            raise TypeError(f"grid_search: grid[{k!r}] must be a list of values, got {values!r}")
+        if len(values) == 0:
+            raise ValueError(f"grid_search: grid[{k!r}] is empty")
+    configs = [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
     jobs = [(i, _with_seed(c, seed, i), None) for i, c in enumerate(configs)]
     return SearchResults(_run_all(trial_fn, jobs, executor, metric), metric, mode)
 
 
-def random_search(trial_fn: Callable[[dict[str, Any]], Mapping[str, float]], space: Mapping[str, Any],
-                  n_trials: int, seed: int = 0, executor: Executor | None = None, metric: str | None = None,
-                  mode: str = "min") -> SearchResults:  # fmt: skip
-    """``n_trials`` configs drawn from ``space`` with a generator seeded by ``seed``: ``trial_fn(config)``.
+def random_search(
+    trial_fn: Callable[[dict[str, Any]], Mapping[str, float]],
+    space: Mapping[str, Any],
+    n_trials: int,
+    seed: int = 0,
+    executor: Executor | None = None,
+    metric: str | None = None,
+    mode: str = "min",
+) -> SearchResults:
+    """Run ``trial_fn(config)`` on ``n_trials`` configs drawn from ``space``.
 
-    With the same number of trials, random search tries ``n_trials`` different values of
-    every hyperparameter, where a grid tries only a few of each — which pays off when
-    some hyperparameters matter far more than others (Bergstra and Bengio, 2012).
+    The configs are drawn in order by one generator seeded with ``seed``, so the
+    first k configs are the same whatever ``n_trials`` is. With the same number of
+    trials, random search tries ``n_trials`` values of every hyperparameter where a
+    grid tries only a few of each — which pays off when some hyperparameters matter
+    far more than others (Bergstra and Bengio, 2012).
     """
+    _check_mode(mode, "random_search")
+    if n_trials < 1:
+        raise ValueError(f"random_search: n_trials must be at least 1, got {n_trials}")
     rng = numpy.random.default_rng(seed)
     jobs = [(i, _with_seed(sample_config(space, rng), seed, i), None) for i in range(n_trials)]
     return SearchResults(_run_all(trial_fn, jobs, executor, metric), metric, mode)
 
 
-def successive_halving(trial_fn: Callable[[dict[str, Any], float], Mapping[str, float]],
-                       space: Mapping[str, Any] | Sequence[dict[str, Any]], n_trials: int | None = None,
-                       min_budget: float = 1, max_budget: float = 27, eta: int = 3, seed: int = 0,
-                       metric: str = "val_loss", mode: str = "min",
-                       executor: Executor | None = None) -> SearchResults:  # fmt: skip
+def successive_halving(
+    trial_fn: Callable[[dict[str, Any], float], Mapping[str, float]],
+    space_or_configs: Mapping[str, Any] | Sequence[dict[str, Any]],
+    n_trials: int | None = None,
+    min_budget: float = 1,
+    max_budget: float = 27,
+    eta: int = 3,
+    seed: int = 0,
+    metric: str = "val_loss",
+    mode: str = "min",
+    executor: Executor | None = None,
+) -> SearchResults:
     """Try many configs cheaply and spend the budget on the promising ones.
 
-    Rung 0 runs every config with ``min_budget`` (epochs, steps, ... — whatever
-    ``trial_fn(config, budget)`` takes); each next rung keeps the best 1/``eta`` of
-    the previous one and multiplies the budget by ``eta``, up to ``max_budget``. With
-    n configs this costs about n * min_budget per rung instead of n * max_budget in
-    all. ``space`` is a search space (then ``n_trials`` configs are drawn) or a list of
-    configs. Every rung's runs are in the results (``rung``, ``budget``); ``best`` is
-    taken from the last rung.
+    Rung 0 runs ``trial_fn(config, min_budget)`` for every config; each next rung
+    keeps the best ``n // eta`` successful configs of the rung before (at least one)
+    and multiplies the budget by ``eta``: budgets b_r = min(min_budget * eta^r,
+    max_budget), the last rung running at ``max_budget``. With n = eta^R configs and
+    max_budget = min_budget * eta^R, each rung costs n * min_budget budget units, so
+    the whole search (R + 1) * n * min_budget instead of n * max_budget for
+    every config at full budget (Jamieson and Talwalkar, 2016; one bracket of Hyperband).
+
+    ``space_or_configs`` is a search space (``n_trials`` configs are drawn, as in
+    :func:`random_search`) or a list of configs. Every rung's runs are in the
+    results, ordered by rung, then index; a config keeps its index and seed through
+    the rungs. ``best`` ranks the last rung reached.
     """
-    if eta < 2 or min_budget <= 0 or max_budget < min_budget:
-        raise ValueError("successive_halving: need eta >= 2 and 0 < min_budget <= max_budget")
-    if isinstance(space, Mapping):
-        if n_trials is None:
-            raise ValueError("successive_halving: give n_trials to draw from a search space")
+    _check_mode(mode, "successive_halving")
+    if eta < 2 or not 0 < min_budget <= max_budget:
+        raise ValueError(
+            f"successive_halving: need eta >= 2 and 0 < min_budget <= max_budget, "
+            f"got eta={eta}, min_budget={min_budget}, max_budget={max_budget}"
+        )
+    if isinstance(space_or_configs, Mapping):
+        if n_trials is None or n_trials < 1:
+            raise ValueError(
+                f"successive_halving: n_trials must be at least 1 to draw from a space, got {n_trials}"
+            )
         rng = numpy.random.default_rng(seed)
-        configs = [sample_config(space, rng) for _ in range(n_trials)]
+        configs = [sample_config(space_or_configs, rng) for _ in range(n_trials)]
     else:
-        configs = [dict(c) for c in space]
+        configs = [dict(c) for c in space_or_configs]
+        if n_trials is not None and n_trials != len(configs):
+            raise ValueError(f"successive_halving: n_trials={n_trials} but {len(configs)} configs were given")
+    if not configs:
+        raise ValueError("successive_halving: no configs to try")
     configs = [_with_seed(c, seed, i) for i, c in enumerate(configs)]
-    alive, budget, rung, trials = list(range(len(configs))), float(min_budget), 0, []
-    while True:
+    alive, budget, trials = list(range(len(configs))), min_budget, []
+    for rung in itertools.count():
         results = _run_all(trial_fn, [(i, configs[i], budget) for i in alive], executor, metric)
         for t in results:
             t.rung = rung
         trials += results
-        if budget >= max_budget or len(alive) == 1:
+        survivors = SearchResults(results, metric, mode).sorted()[: max(1, int(len(alive) // eta))]
+        if budget >= max_budget or not survivors:
             break
-        worst = math.inf if mode == "min" else -math.inf
-        scores = [t.metrics.get(metric, worst) if t.status == "ok" else worst for t in results]
-        order = sorted(range(len(alive)), key=lambda k: scores[k], reverse=(mode == "max"))
-        alive = [alive[k] for k in order[: max(1, len(alive) // eta)]]
-        budget, rung = min(budget * eta, float(max_budget)), rung + 1
-    return _LastRung(trials, metric, mode)
-
-
-class _LastRung(SearchResults):
-    """Successive halving's results: ``best`` and ``sorted`` rank the last rung only (earlier
-    rungs ran with smaller budgets, so their metrics do not compare)."""
-
-    def sorted(self, metric: str | None = None, mode: str | None = None) -> list[Trial]:
-        last = max((t.rung or 0) for t in self.trials)
-        ranked = SearchResults([t for t in self.trials if t.rung == last], self.metric, self.mode)
-        return ranked.sorted(metric, mode)
+        alive, budget = sorted(t.index for t in survivors), min(budget * eta, max_budget)
+    return SearchResults(trials, metric, mode)
