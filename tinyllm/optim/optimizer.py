@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable
 
 from tinyllm import backend
+from tinyllm.nn.module import zero_grads
 from tinyllm.tensor import Tensor, enable_grad, no_grad
 
 ParamsLike = Iterable[Tensor] | Iterable[dict[str, Any]]
@@ -83,14 +84,7 @@ class Optimizer:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the gradients (they accumulate across backward calls otherwise)."""
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                if set_to_none:
-                    p.grad = None
-                else:
-                    p.grad.data[...] = 0
+        zero_grads((p for group in self.param_groups for p in group["params"]), set_to_none)
 
     def step(self, closure: Callable[[], Tensor] | None = None) -> Tensor | None:
         """Update every parameter that has a gradient. ``closure`` (optional) recomputes and
