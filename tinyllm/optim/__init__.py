@@ -2,7 +2,8 @@
 
 SGD, Adam, AdamW, RMSprop and Adagrad follow PyTorch's documented update rules;
 every optimizer also takes ``l1`` (a proximal L1 step, see :class:`Optimizer`).
-``tl.optim.lr_scheduler`` holds the schedules, ``tl.optim.trace`` records steps.
+``tl.optim.lr_scheduler`` holds the schedules, ``tl.optim.trace`` records steps,
+``SwitchOptimizer`` runs one optimizer after another (staged training).
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from tinyllm.optim.adam import Adam, AdamW
 from tinyllm.optim.optimizer import Optimizer, soft_threshold
 from tinyllm.optim.rmsprop import RMSprop
 from tinyllm.optim.sgd import SGD
+from tinyllm.optim.switch import SwitchOptimizer
 from tinyllm.optim.trace import StepLog, trace
 
 __all__ = [
     "SGD", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "StepLog", "lr_scheduler",
-    "soft_threshold", "trace",
+    "SwitchOptimizer", "soft_threshold", "trace",
 ]  # fmt: skip
