@@ -1,4 +1,4 @@
-"""The ``tinyllm`` command: ``tinyllm demo``, ``tinyllm bench`` and ``tinyllm lessons``."""
+"""The ``tinyllm`` command: ``tinyllm demo``, ``tinyllm bench``, ``tinyllm lessons`` and ``tinyllm assignment``."""
 
 from __future__ import annotations
 
@@ -22,6 +22,12 @@ def main(argv: list[str] | None = None) -> int:
     lessons.add_argument("--list", action="store_true", help="only list the lessons")
     lessons.add_argument("--out", default=None, help="write figures here instead of figures/")
     lessons.add_argument("--device", default="cpu", help="cpu or cuda")
+    try:
+        from tinyllm import assignment  # noqa: PLC0415  (stays with the instructor: not in student copies)
+    except ImportError:
+        assignment = None  # type: ignore[assignment]
+    if assignment is not None:
+        assignment.add_parser(sub)
     args = parser.parse_args(argv)
 
     if args.command == "demo":
@@ -40,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(path.stem)
             return 0
         return 1 if lesson_runner.run(args.names, args.quick, args.out, args.device) else 0
+    elif args.command == "assignment":
+        return assignment.main(args)
     return 0
 
 

@@ -42,6 +42,7 @@ class Attention(Function):
         return d @ v, p
 
     def backward(self, g_o: Any, g_p: Any) -> tuple[Any, Any, Any]:
+        # BEGIN SOLUTION task=attention
         q, k, v, p, d, keep = self.q, self.k, self.v, self.p, self.d, self.keep
         g_v = None
         if g_o is not None:
@@ -63,3 +64,4 @@ class Attention(Function):
             g_q = unbroadcast(g_q, q.shape)
         g_k = unbroadcast(dp.swapaxes(-1, -2) @ q, k.shape) if self.needs_grad(1) else None  # q is scaled
         return g_q, g_k, g_v
+        # END SOLUTION

@@ -43,6 +43,7 @@ class LayerNorm(Function):
         return y.reshape(x.shape)
 
     def backward(self, gy: Any) -> tuple[Any, ...]:
+        # BEGIN SOLUTION task=layer_norm
         xp = get_array_module(gy)
         xhat, r, gamma = self.xhat, self.r, self.gamma
         C = xhat.shape[1]
@@ -68,3 +69,4 @@ class LayerNorm(Function):
             else:
                 grads.append(g2.sum(axis=0).reshape(param_shape))
         return tuple(grads)
+        # END SOLUTION

@@ -112,6 +112,7 @@ class LSTMLayer(Function):
             i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
             c_prev = cs[starts[t - 1] : starts[t - 1] + n] if t else self.c0[:n]
             tc = tanh_cs[r : r + n]
+            # BEGIN SOLUTION task=lstm
             dh_t = dh[:n] + g_out[r : r + n]
             dc_t = dc[:n] + g_c[r : r + n] + dh_t * o * (1 - tc * tc)
             d = da[r : r + n]
@@ -121,6 +122,7 @@ class LSTMLayer(Function):
             d[:, 2 * H : 3 * H] = dc_t * i * (1 - g * g)
             dh[:n] = d @ w_hh
             dc[:n] = dc_t * f
+            # END SOLUTION
         gx = da @ self.w_ih if self.needs_grad(0) else None
         g_w_ih = da.T @ x if self.needs_grad(3) else None
         g_w_hh = None

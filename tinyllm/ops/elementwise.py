@@ -23,11 +23,13 @@ def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
     """
     if grad.shape == shape:
         return grad
+    # BEGIN SOLUTION task=unbroadcast
     lead = grad.ndim - len(shape)
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1
     )
     return grad.sum(axis=axes, keepdims=True).reshape(shape)
+    # END SOLUTION
 
 
 # ----------------------------------------------------------------------------- arithmetic
@@ -65,10 +67,12 @@ class Mul(Function):
         return a * b
 
     def backward(self, gy: Any) -> tuple[Any, Any]:
+        # BEGIN SOLUTION task=elementwise
         a, b = self.a, self.b
         ga = unbroadcast(gy * b, a.shape) if self.needs_grad(0) else None
         gb = unbroadcast(gy * a, b.shape) if self.needs_grad(1) else None
         return ga, gb
+        # END SOLUTION
 
 
 class Div(Function):
@@ -81,9 +85,11 @@ class Div(Function):
         return self.y
 
     def backward(self, gy: Any) -> tuple[Any, Any]:
+        # BEGIN SOLUTION task=elementwise
         ga = gy / self.b
         gb = unbroadcast(-ga * self.y, self.b.shape) if self.needs_grad(1) else None
         return unbroadcast(ga, self.a_shape), gb
+        # END SOLUTION
 
 
 class Neg(Function):
@@ -124,10 +130,12 @@ class PowScalar(Function):
         return x**p
 
     def backward(self, gy: Any) -> Any:
+        # BEGIN SOLUTION task=penalties
         x, p = self.x, self.p
         if p == 0:
             return get_array_module(gy).zeros_like(gy)
         return gy * (p * x ** (p - 1))
+        # END SOLUTION
 
 
 # ----------------------------------------------------------------------------- functions
@@ -141,7 +149,9 @@ class Exp(Function):
         return self.y
 
     def backward(self, gy: Any) -> Any:
+        # BEGIN SOLUTION task=elementwise
         return gy * self.y
+        # END SOLUTION
 
 
 class Log(Function):
@@ -152,7 +162,9 @@ class Log(Function):
         return get_array_module(x).log(x)
 
     def backward(self, gy: Any) -> Any:
+        # BEGIN SOLUTION task=elementwise
         return gy / self.x
+        # END SOLUTION
 
 
 class Sqrt(Function):
@@ -170,12 +182,13 @@ class Abs(Function):
     """y = |x|;  dy/dx = sign(x), taken as 0 at x = 0 (as PyTorch does)."""
 
     def forward(self, x: Any) -> Any:
-        xp = get_array_module(x)
-        self.sign = xp.sign(x)
-        return xp.abs(x)
+        self.x = x
+        return get_array_module(x).abs(x)
 
     def backward(self, gy: Any) -> Any:
-        return gy * self.sign
+        # BEGIN SOLUTION task=penalties
+        return gy * get_array_module(gy).sign(self.x)
+        # END SOLUTION
 
 
 class Tanh(Function):
@@ -186,8 +199,10 @@ class Tanh(Function):
         return self.y
 
     def backward(self, gy: Any) -> Any:
+        # BEGIN SOLUTION task=elementwise
         y = self.y
         return gy * (1 - y * y)
+        # END SOLUTION
 
 
 class Sigmoid(Function):

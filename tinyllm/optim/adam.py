@@ -43,6 +43,7 @@ class Adam(Optimizer):
     def update(self, p: Any, g: Any, group: dict[str, Any], state: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         xp = get_array_module(p)
         lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+        # BEGIN SOLUTION task=adam
         grad = -g if group["maximize"] else g
         if wd and not self.decoupled:
             grad = grad + wd * p
@@ -69,6 +70,7 @@ class Adam(Optimizer):
         delta = -(lr / bias_correction1) * m / denom
         if wd and self.decoupled:
             delta -= (lr * wd) * p
+        # END SOLUTION
         if not self.tracing:
             return delta, {}
         return delta, {"g": g, "m": m.copy(), "v": v.copy(), "m_hat": m / bias_correction1,

@@ -182,10 +182,12 @@ def soft_threshold(p: Any, tau: float) -> Any:
     It moves every weight toward 0 by tau and stops at exactly 0 those closer
     than tau, which a gradient step on |p| (it jumps across 0 by lr) never does.
     """
+    # BEGIN SOLUTION task=penalties
     xp = backend.get_array_module(p)
     shrunk = xp.abs(p) - tau
     xp.maximum(shrunk, 0, out=shrunk)
     return xp.sign(p) * shrunk
+    # END SOLUTION
 
 
 def _copy(v: Any) -> Any:

@@ -33,6 +33,7 @@ class SGD(Optimizer):
 
     def update(self, p: Any, g: Any, group: dict[str, Any], state: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         lr, momentum, wd = group["lr"], group["momentum"], group["weight_decay"]
+        # BEGIN SOLUTION task=sgd
         grad = -g if group["maximize"] else g
         if wd:
             grad = grad + wd * p
@@ -47,6 +48,7 @@ class SGD(Optimizer):
                 v += (1 - group["dampening"]) * grad
             d = grad + momentum * v if group["nesterov"] else v
         delta = -lr * d
+        # END SOLUTION
         if not self.tracing:
             return delta, {}
         return delta, ({"g": g} if v is None else {"g": g, "velocity": v.copy()})

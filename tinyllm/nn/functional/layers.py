@@ -15,9 +15,11 @@ def dropout_keep_mask(shape: tuple[int, ...], p: float, like: Tensor) -> Any:
     Drawn from the default generator of ``like``'s device, in ``like``'s dtype.
     """
     u = backend.default_generator(like.device).uniform(shape, like.dtype)
+    # BEGIN SOLUTION task=dropout
     if p >= 1.0:
         return (u * 0).astype(like.dtype)  # everything dropped; still one draw, like any p
     return (u >= p).astype(like.dtype) * (1.0 / (1.0 - p))
+    # END SOLUTION
 
 
 def _check_p(p: float, fn: str) -> None:
@@ -98,7 +100,7 @@ def l2_penalty(params: Iterable[Tensor] | Any) -> Tensor:
     and Adam; AdamW's decoupled decay differs).
     """
     ts = _tensors(params)
-    total = (ts[0] * ts[0]).sum()
+    total = (ts[0] ** 2).sum()
     for t in ts[1:]:
-        total = total + (t * t).sum()
+        total = total + (t**2).sum()
     return total * 0.5

@@ -1,0 +1,240 @@
+"""Classroom assignments: solution regions, the student copy, and the grader."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tinyllm.assignment.checks import CHECKS
+from tinyllm.assignment.grade import GradeError, grade
+from tinyllm.assignment.make import PACKAGE, ROOT, MakeError, make
+from tinyllm.assignment.regions import RegionError, find_regions, package_regions, render
+from tinyllm.assignment.tasks import BY_ID, STAGES, TASKS
+from tinyllm.cli import main as cli_main
+
+ALL = [t.id for t in TASKS]
+HINTS = {t.id: (t.title, t.hint) for t in TASKS}
+REGIONS = package_regions(PACKAGE, BY_ID)
+
+
+def _tinyllm(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tinyllm", *args], cwd=cwd, capture_output=True, text=True, check=False)
+
+
+def _restore(copy: Path, task: str) -> None:
+    """Put ``task``'s reference code back into a student copy (the other tasks stay stubs)."""
+    for file, regions in REGIONS.items():
+        if any(r.task == task for r in regions):
+            (copy / file).write_text(render((ROOT / file).read_text(), regions, set(ALL) - {task}, HINTS))
+
+
+def _replace_stub(copy: Path, file: str, task: str, function: str, code: list[str]) -> None:
+    """Replace the stub's ``raise`` of ``function`` with ``code`` (lines at the raise's indentation)."""
+    path = copy / file
+    stub = f'raise NotImplementedError("task {task}: {function} is yours to write")'
+    indent = re.search(rf"^( *){re.escape(stub)}$", path.read_text(), flags=re.MULTILINE)[1]  # type: ignore[index]
+    path.write_text(path.read_text().replace(indent + stub, "\n".join(indent + line for line in code)))
+
+
+@pytest.fixture(scope="module")
+def student_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A student copy with every task, made by the command line."""
+    out = tmp_path_factory.mktemp("assignment") / "student"
+    done = _tinyllm("assignment", "make", str(out))
+    assert done.returncode == 0, done.stdout + done.stderr
+    return out
+
+
+# ----------------------------------------------------------------------------- the task table
+
+
+def test_task_table_names_existing_checks_in_stage_order_and_totals_100_points() -> None:
+    named = [c.name for t in TASKS for c in t.checks]
+    assert sorted(named) == sorted(CHECKS), "the table and checks/ must name the same checks"
+    assert len(set(named)) == len(named)
+    for t in TASKS:
+        stages = [STAGES.index(c.stage) for c in t.checks]
+        assert stages == sorted(stages), f"{t.id}: checks out of stage order"
+        assert all(c.points > 0 for c in t.checks) and t.tests and t.hint
+    assert sum(t.points for t in TASKS) == 100
+
+
+def test_every_task_has_regions_in_the_source_and_every_region_a_task() -> None:
+    found = {r.task for regions in REGIONS.values() for r in regions}
+    assert found == set(ALL)
+    functions = {(file, r.function) for file, regions in REGIONS.items() for r in regions}
+    assert ("tinyllm/ops/elementwise.py", "Mul.backward") in functions
+    assert ("tinyllm/optim/adam.py", "Adam.update") in functions
+
+
+def test_visible_tests_of_every_task_exist() -> None:
+    for t in TASKS:
+        for args in t.tests:
+            assert (ROOT / args.split()[0]).is_file(), f"{t.id}: {args}"
+
+
+# ----------------------------------------------------------------------------- regions
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("def f():\n    # BEGIN SOLUTION task=sgd\n    return 1\n", "f.py:2: BEGIN SOLUTION is never closed"),
+        ("def f():\n    return 1\n    # END SOLUTION\n", "f.py:3: END SOLUTION without a BEGIN"),
+        ("def f():\n    # BEGIN SOLUTION task=nope\n    return 1\n    # END SOLUTION\n", "f.py:2: unknown task 'nope'"),
+        ("def f():\n    # BEGIN SOLUTION task=sgd\n    # BEGIN SOLUTION task=sgd\n", "f.py:3: BEGIN SOLUTION inside"),
+        ("def f():\n    # BEGIN SOLUTION\n    return 1\n", "f.py:2: malformed marker"),
+        ("def f():\n    # BEGIN SOLUTION task=sgd\n    return 1\n  # END SOLUTION\n", "f.py:4: END SOLUTION is not indented"),
+        ("def f():\n    # BEGIN SOLUTION task=sgd\n    # END SOLUTION\n", "f.py:2: the region of task 'sgd' is empty"),
+        ("# BEGIN SOLUTION task=sgd\nx = 1\n# END SOLUTION\n", "f.py:1: the region of task 'sgd' is not inside a function"),
+        ("def f():\n    def g():\n        # BEGIN SOLUTION task=sgd\n        return 1\n        # END SOLUTION\n",
+         "f.py:3: the region of task 'sgd' is in a nested function (f.<locals>.g)"),
+        ("def f():\n    if x:\n        # BEGIN SOLUTION task=sgd\n        y = 1\n    z = 2\n        # END SOLUTION\n",
+         "f.py:5: this line is indented less"),
+        (("def f():\n    # BEGIN SOLUTION task=sgd\n    a = 1\n    # END SOLUTION\n"
+          "    # BEGIN SOLUTION task=adam\n    return a\n    # END SOLUTION\n"), "f.py:5: f already holds a region of task 'sgd'"),
+    ],
+)  # fmt: skip
+def test_bad_markers_raise_naming_file_and_line(source: str, message: str) -> None:
+    with pytest.raises(RegionError, match=re.escape(message)):
+        find_regions(source, "f.py", BY_ID)
+
+
+def test_a_stub_keeps_signature_and_docstring_and_raises_naming_task_and_function() -> None:
+    source = (
+        "class Op:\n"
+        "    def backward(self, gy: float) -> float:\n"
+        '        """d/dx tanh(x) = 1 - tanh(x)^2."""\n'
+        "        # BEGIN SOLUTION task=elementwise\n"
+        "        return gy * 2\n"
+        "        # END SOLUTION\n"
+    )
+    regions = find_regions(source, "op.py", BY_ID)
+    assert [(r.task, r.function, r.begin, r.end) for r in regions] == [("elementwise", "Op.backward", 4, 6)]
+    kept = render(source, regions, set(), HINTS)
+    assert "SOLUTION" not in kept and "return gy * 2" in kept
+    stubbed = render(source, regions, {"elementwise"}, HINTS)
+    assert "SOLUTION" not in stubbed and "return gy * 2" not in stubbed
+    assert "def backward(self, gy: float) -> float:" in stubbed and "1 - tanh(x)^2" in stubbed and "# Hint: " in stubbed
+    namespace: dict = {}
+    exec(stubbed, namespace)  # noqa: S102 (our own generated stub)
+    with pytest.raises(NotImplementedError, match="task elementwise: Op.backward is yours to write"):
+        namespace["Op"]().backward(1.0)
+
+
+# ----------------------------------------------------------------------------- make
+
+
+def test_student_copy_has_no_markers_nor_grader_and_imports_and_runs_forward(student_copy: Path) -> None:
+    for file in student_copy.rglob("*"):
+        if file.is_file():
+            assert not re.search(r"(BEGIN|END) SOLUTION", file.read_bytes().decode(errors="replace")), file
+    assert not (student_copy / "tinyllm" / "assignment").exists()
+    assert not (student_copy / "tests" / "test_assignment.py").exists()
+    assert (student_copy / "tests" / "test_autograd.py").is_file() and (student_copy / "lessons").is_dir()
+    students = (student_copy / "STUDENTS.md").read_text()
+    assert all(f"`{t}`" in students for t in ALL)
+    assert json.loads((student_copy / "assignment.json").read_text())["tasks"] == ALL
+    code = """
+import sys
+import tinyllm as tl
+from tinyllm.models import GPT, GPTConfig
+assert tl.__file__.startswith(sys.argv[1]), tl.__file__
+model = GPT(GPTConfig(vocab_size=11, block_size=8, n_layer=1, n_head=2, n_embd=8))
+idx = tl.randint(0, 11, (2, 8))
+logits, loss = model(idx, idx)              # forward, and the loss, work
+try:
+    loss.backward()                         # backward needs the students' code
+except NotImplementedError as e:
+    print(e)
+"""
+    done = subprocess.run([sys.executable, "-c", code, str(student_copy)], cwd=student_copy, capture_output=True, text=True,
+                          check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("task ")
+
+
+def test_make_refuses_a_non_empty_folder_unless_forced(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(MakeError, match="not empty; pass --force"):
+        make(tmp_path, ["sgd"])
+    make(tmp_path, ["sgd"], force=True)
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+    assert json.loads((tmp_path / "assignment.json").read_text())["tasks"] == ["sgd"]
+    assert "task sgd: SGD.update" in (tmp_path / "tinyllm/optim/sgd.py").read_text()
+    assert "NotImplementedError" not in (tmp_path / "tinyllm/optim/adam.py").read_text()
+
+
+def test_unknown_task_ids_are_named_in_the_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(ValueError, match="unknown task ids 'bogus', 'nope'"):
+        make(tmp_path / "a", ["sgd", "bogus", "nope"])
+    assert cli_main(["assignment", "make", str(tmp_path / "b"), "--tasks", "sgd,bogus"]) == 2
+    assert "unknown task id 'bogus'" in capsys.readouterr().out
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_assignment_list_prints_the_task_table(capsys: pytest.CaptureFixture) -> None:
+    assert cli_main(["assignment", "list"]) == 0
+    out = capsys.readouterr().out
+    assert all(t in out for t in ALL) and "TOTAL" in out and "100" in out
+
+
+# ----------------------------------------------------------------------------- grade
+
+
+def test_reference_package_scores_every_point() -> None:
+    report = grade(ROOT, jobs=2)
+    assert [t.id for t in report.tasks] == ALL
+    failed = {t.id: t.message for t in report.tasks if t.earned != t.points}
+    assert not failed
+    assert report.earned == report.points == 100
+
+
+def test_fresh_student_copy_scores_zero_on_every_task_and_the_report_lists_them(student_copy: Path, tmp_path: Path) -> None:
+    done = _tinyllm("assignment", "grade", str(student_copy), "--jobs", "2", "--json", str(tmp_path / "report.json"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert [t["id"] for t in report["tasks"]] == ALL
+    assert report["earned"] == 0 and report["points"] == 100
+    for t in report["tasks"]:
+        assert t["status"] == "fail" and t["earned"] == 0
+        assert [c["name"] for c in t["checks"]] == [c.name for c in BY_ID[t["id"]].checks]
+        assert all("not implemented" in c["message"] for c in t["checks"])
+    lines = done.stdout.splitlines()
+    assert re.match(r"TASK +\| +POINTS", lines[0]) and re.match(r"TOTAL +\| +0/100", lines[-1])
+    assert all(any(line.startswith(t + " ") for line in lines) for t in ALL)
+
+
+def test_a_copy_with_one_task_written_earns_exactly_that_tasks_points(student_copy: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(student_copy, copy)
+    _restore(copy, "elementwise")  # its file also holds the unbroadcast and penalties stubs
+    report = grade(copy, jobs=2)
+    earned = {t.id: t.earned for t in report.tasks}
+    assert earned == {t: BY_ID[t].points if t == "elementwise" else 0 for t in ALL}
+
+
+def test_a_hang_or_a_crash_costs_only_its_own_task(student_copy: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(student_copy, copy)
+    _replace_stub(copy, "tinyllm/optim/sgd.py", "sgd", "SGD.update", ["while True:", "    pass"])
+    _replace_stub(copy, "tinyllm/optim/adam.py", "adam", "Adam.update",
+                  ["import os", "print('adam | 8/8 | passed')", "os._exit(3)"])  # fmt: skip
+    _restore(copy, "penalties")
+    report = grade(copy, ["sgd", "adam", "penalties"], timeout=5, jobs=2)
+    sgd, adam, penalties = report.tasks
+    assert (sgd.status, sgd.earned) == ("timeout", 0) and "timed out after 5 s in sgd_shapes" in sgd.message
+    assert (adam.status, adam.earned) == ("crash", 0) and "exit code 3" in adam.message
+    assert "adam | 8/8" in adam.output  # what it printed is kept, and never counted
+    assert (penalties.status, penalties.earned) == ("pass", penalties.points)
+
+
+def test_grading_a_folder_without_tinyllm_raises(tmp_path: Path) -> None:
+    with pytest.raises(GradeError, match="holds no tinyllm package"):
+        grade(tmp_path)

@@ -1,0 +1,62 @@
+"""Classroom assignments made from tinyllm itself: ``tinyllm assignment make|grade|list``.
+
+Students write the backward passes and optimizer steps that the reference source marks as
+solution regions; gradient checks grade them. See ``docs/assignments.md``.
+
+- :mod:`~tinyllm.assignment.tasks`: the task table (ids, titles, points, checks, hints);
+- :mod:`~tinyllm.assignment.regions`: finding the regions and turning them into stubs;
+- :mod:`~tinyllm.assignment.make`: the student copy;
+- :mod:`~tinyllm.assignment.grade` and :mod:`~tinyllm.assignment.runner`: the grader;
+- :mod:`~tinyllm.assignment.checks`: the graded checks (the hidden tests).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from tinyllm.assignment.grade import GradeError, Report, grade, write_json
+from tinyllm.assignment.make import MakeError, make
+from tinyllm.assignment.regions import RegionError
+from tinyllm.assignment.tasks import TASKS, Task, table
+
+__all__ = ["TASKS", "Report", "Task", "grade", "main", "make"]
+
+
+def _ids(values: list[str] | None) -> list[str] | None:
+    """``--tasks a b`` and ``--tasks a,b`` alike."""
+    return None if values is None else [i for v in values for i in v.split(",") if i]
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """``tinyllm assignment ...`` on the ``tinyllm`` command's subparsers."""
+    parser = sub.add_parser("assignment", help="make a student copy of tinyllm, or grade one")
+    actions = parser.add_subparsers(dest="action", required=True)
+    mk = actions.add_parser("make", help="write a student copy: the tasks' code replaced by stubs")
+    mk.add_argument("out", help="the folder to write (must be empty, unless --force)")
+    mk.add_argument("--tasks", nargs="+", help="task ids to assign (default: all; see `tinyllm assignment list`)")
+    mk.add_argument("--force", action="store_true", help="write into a folder that is not empty")
+    gr = actions.add_parser("grade", help="grade a copy: each task in its own process, with a timeout")
+    gr.add_argument("path", nargs="?", default=".", help="the folder holding the tinyllm package (default: .)")
+    gr.add_argument("--json", dest="json_file", help="also write the full report to this JSON file")
+    gr.add_argument("--tasks", nargs="+", help="task ids to grade (default: those the copy was made with)")
+    gr.add_argument("--timeout", type=float, default=60.0, help="seconds per task (default: 60)")
+    gr.add_argument("--jobs", type=int, default=1, help="tasks graded at the same time (default: 1)")
+    actions.add_parser("list", help="print the task table")
+
+
+def main(args: argparse.Namespace) -> int:
+    try:
+        if args.action == "list":
+            print(table())
+        elif args.action == "make":
+            tasks = make(args.out, _ids(args.tasks), force=args.force)
+            print(f"wrote a student copy with {len(tasks)} tasks ({sum(t.points for t in tasks)} points) to {args.out}")
+        else:
+            report = grade(args.path, _ids(args.tasks), timeout=args.timeout, jobs=args.jobs)
+            print(report.table())
+            if args.json_file:
+                write_json(report, args.json_file)
+    except (GradeError, MakeError, RegionError, ValueError) as e:
+        print(f"tinyllm assignment: {e}")
+        return 2
+    return 0
