@@ -4,9 +4,10 @@ A lesson is a script ``lessons/NN_name.py`` in percent-cell format. It begins wi
 
     args = lessons.options(__file__)
 
-which reads ``--quick`` (small sizes, for the tests), ``--device``, ``--seed`` and
-``--out`` (figures go to ``figures/NN_name/`` by default; a ``--quick`` run's go to a
-temporary folder, so they never replace the full runs' figures) and seeds tinyllm.
+which reads ``--quick`` (small sizes, for the tests), ``--device``, ``--seed``,
+``--threads`` (BLAS threads, default 1) and ``--out`` (figures go to
+``figures/NN_name/`` by default; a ``--quick`` run's go to a temporary folder, so
+they never replace the full runs' figures), sets the threads and seeds tinyllm.
 ``tinyllm lessons [NAME ...] [--quick]`` runs lessons one after another, each in
 its own process, and reports how long each took and whether its assertions held.
 """
@@ -36,6 +37,8 @@ def options(script: str, argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0, help="the seed of every random draw")
     parser.add_argument("--out", default=None, help=f"where figures go (default figures/{name}/; --quick: a temp folder)")
     parser.add_argument("--text", default=None, help="a plain-text file, for lessons that train on text")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="BLAS threads (default 1: fastest for the lessons' small models)")  # fmt: skip
     args, _ = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
     if args.out:
         args.out = Path(args.out)
@@ -44,6 +47,7 @@ def options(script: str, argv: list[str] | None = None) -> argparse.Namespace:
     else:
         args.out = FIGURES_DIR / name
     args.name = name
+    tl.backend.set_num_threads(args.threads)
     tl.manual_seed(args.seed)
     return args
 
