@@ -72,17 +72,16 @@ print(f"intermediate: df/dv = {v_t.grad.item():.6f} (by hand {df_dv:.6f}), df/du
 a2 = tl.tensor(a_value, dtype=tl.float64, requires_grad=True)
 b2 = tl.tensor(b_value, dtype=tl.float64, requires_grad=True)
 out = ((a2 * b2) + b2).tanh()
-tensor_module = __import__("sys").modules["tinyllm.tensor"]
-order = tensor_module._topological_order(out)
-grad_of = {id(out._ctx): np.ones(())}
+order = tl.autograd.topological_order(out)  # every node, inputs before outputs
+grad_of = {id(out.grad_fn): np.ones(())}
 print(f"{'node':<8}{'upstream grad':>15}  gradients passed to its inputs")
 for fn in reversed(order):
     upstream = grad_of[id(fn)]
     passed = fn.backward(upstream)
     passed = passed if isinstance(passed, tuple) else (passed,)
     for inp, g in zip(fn.inputs, passed):
-        if inp._ctx is not None:
-            grad_of[id(inp._ctx)] = grad_of.get(id(inp._ctx), 0) + g
+        if inp.grad_fn is not None:
+            grad_of[id(inp.grad_fn)] = grad_of.get(id(inp.grad_fn), 0) + g
     shown = ", ".join(f"{float(g):+.6f}" for g in passed)
     print(f"{type(fn).__name__:<8}{float(upstream):>15.6f}  {shown}")
 # b receives +… from Mul and +… from Add: their sum is df/db.

@@ -223,7 +223,7 @@ def run_gates(text: str) -> dict[str, Any]:
     for k in range(n_layers):
         h0 = c0 = tl.zeros(1, H)
         y, h_n, _ = tl.fused.LSTMLayer.apply(x, h0, c0, *model.lstm.layer_weights(k), batch_sizes=[1] * T)
-        acts = y._ctx.acts  # (T, 4H): the gate values (i, f, g, o) the Function saved for backward
+        acts = y.grad_fn.acts  # (T, 4H): the gate values (i, f, g, o) the Function saved for backward
         layers.append(
             {"i": acts[:, :H], "f": acts[:, H : 2 * H], "g": acts[:, 2 * H : 3 * H], "o": acts[:, 3 * H :]}
         )

@@ -81,7 +81,8 @@ from tinyllm.ops import (
     where,
 )
 from tinyllm.serialization import load, save
-from tinyllm.tensor import Function, Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from tinyllm.autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from tinyllm.tensor import Tensor
 
 from tinyllm import nn, optim  # noqa: E402  (they build on everything above)
 

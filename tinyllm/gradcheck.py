@@ -27,7 +27,8 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy
 
 from tinyllm import backend
-from tinyllm.tensor import Tensor, enable_grad, no_grad
+from tinyllm.autograd import enable_grad, no_grad
+from tinyllm.tensor import Tensor
 
 
 class GradcheckError(AssertionError):

@@ -92,8 +92,8 @@ def draw_graph(root: Any, names: dict[int, str] | None = None, ax: Any = None) -
         if id(t) in nodes:
             continue
         nodes[id(t)] = t
-        if t._ctx is not None and t._ctx.inputs is not None:
-            for inp in t._ctx.inputs:
+        if t.grad_fn is not None and t.grad_fn.inputs is not None:
+            for inp in t.grad_fn.inputs:
                 edges.append((id(inp), id(t)))
                 stack.append(inp)
     depth: dict[int, int] = {}
@@ -118,13 +118,13 @@ def draw_graph(root: Any, names: dict[int, str] | None = None, ax: Any = None) -
                     arrowprops={"arrowstyle": "->", "color": "0.4", "lw": 1.2})  # fmt: skip
     for i, t in nodes.items():
         x, y = pos[i]
-        op = type(t._ctx).__name__ if t._ctx is not None else "input"
-        label = names.get(i, op if t._ctx is not None else "leaf")
+        op = type(t.grad_fn).__name__ if t.grad_fn is not None else "input"
+        label = names.get(i, op if t.grad_fn is not None else "leaf")
         if t.data.size == 1:
             label += f"\n= {float(t.data):.4g}"
         if t.grad is not None and t.grad.data.size == 1:
             label += f"\ngrad {float(t.grad.data):.4g}"
-        leaf = t._ctx is None
+        leaf = t.grad_fn is None
         ax.text(x, y, label, ha="center", va="center", fontsize=9,
                 bbox={"boxstyle": "circle,pad=0.4" if leaf else "round,pad=0.4",
                       "fc": "#dbe9f6" if leaf else "#fdebd0", "ec": "0.3"})  # fmt: skip

@@ -21,7 +21,7 @@ from typing import Any
 import numpy
 
 from tinyllm import backend
-from tinyllm.tensor import Tensor, _new_tensor
+from tinyllm.tensor import Tensor, from_array
 
 MANIFEST = "__tinyllm_manifest__"
 FORMAT_VERSION = 1
@@ -117,7 +117,7 @@ def _decode(node: dict[str, Any], arrays: dict[str, numpy.ndarray], device: back
         if node["ref"] not in arrays:
             raise ValueError(f"tl.load: {path} is damaged: array {node['ref']} is missing")
         a = backend.to_device(arrays[node["ref"]], device)
-        return _new_tensor(a) if kind == "tensor" else a
+        return from_array(a) if kind == "tensor" else a
     if kind == "dict":
         return {k: _decode(v, arrays, device, path) for k, v in node["items"]}
     if kind in ("list", "tuple"):

@@ -1,12 +1,10 @@
-"""Tensor, Function and the backward walk: tinyllm's autograd engine.
+"""The Tensor: an n-dimensional array that remembers how it was computed.
 
-A :class:`Tensor` holds an array (``.data``) and, when it was computed by an op
-from tensors that require gradients, a link to the :class:`Function` node that
-made it (``._ctx``). The links form a graph, built as the code runs
-("define by run"). ``loss.backward()`` walks that graph from ``loss`` back to
-the leaves in reverse topological order, and at each node applies the chain rule:
-the node's ``backward`` turns the gradient of its output into gradients of its
-inputs.
+A :class:`Tensor` holds an array (``.data``, NumPy or CuPy) and, when an op
+computed it from tensors that require gradients, the :class:`~tinyllm.autograd.Function`
+node that made it (``.grad_fn``). This file is the data and its methods; the ops
+live in :mod:`tinyllm.ops` and the backward walk in :mod:`tinyllm.autograd`, both
+imported at the end of this file because they build on ``Tensor``.
 
 Deliberate differences from PyTorch, each for the sake of a smaller engine:
 
@@ -21,156 +19,16 @@ Deliberate differences from PyTorch, each for the sake of a smaller engine:
 
 from __future__ import annotations
 
-import functools
-import weakref
-from typing import Any, Callable, Iterator, Sequence, TypeVar
+import operator
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 import numpy
 
 from tinyllm import backend
 from tinyllm.backend import Device
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-# ----------------------------------------------------------------------------- grad mode
-
-_grad_enabled = True
-
-
-def is_grad_enabled() -> bool:
-    return _grad_enabled
-
-
-class _GradMode:
-    """Switch graph recording for a ``with`` block or, used as a decorator, for a function."""
-
-    mode: bool
-
-    def __enter__(self) -> None:
-        global _grad_enabled
-        self.prev, _grad_enabled = _grad_enabled, self.mode
-
-    def __exit__(self, *exc: object) -> None:
-        global _grad_enabled
-        _grad_enabled = self.prev
-
-    def __call__(self, func: F) -> F:
-        mode = self.mode
-
-        @functools.wraps(func)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with set_grad_enabled(mode):
-                return func(*args, **kwargs)
-
-        return wrapper  # type: ignore[return-value]
-
-
-class no_grad(_GradMode):
-    """``with tl.no_grad():`` — ops inside record no graph (evaluation, optimizer steps)."""
-
-    mode = False
-
-
-class enable_grad(_GradMode):
-    """``with tl.enable_grad():`` — record a graph again inside a ``no_grad`` block."""
-
-    mode = True
-
-
-class set_grad_enabled(_GradMode):
-    """``tl.set_grad_enabled(False)`` switches at once; as a context manager it restores on exit."""
-
-    def __init__(self, mode: bool) -> None:
-        global _grad_enabled
-        self.mode = mode
-        self.prev, _grad_enabled = _grad_enabled, mode
-
-    def __enter__(self) -> None:
-        pass
-
-    def __call__(self, func: F) -> F:
-        global _grad_enabled
-        _grad_enabled = self.prev  # used as a decorator: switch only while func runs
-        return super().__call__(func)
-
-
-# ----------------------------------------------------------------------------- Function
-
-
-class Function:
-    """One differentiable operation: ``forward`` on arrays, ``backward`` beside it.
-
-    A subclass implements
-
-    - ``forward(self, *arrays, **params) -> array``: compute the output and keep on
-      ``self`` whatever ``backward`` will need;
-    - ``backward(self, grad_out) -> array | tuple``: given dL/d(output), return
-      dL/d(input) for each input (``None`` for one that needs none), each with
-      that input's shape.
-
-    ``Op.apply(*tensors, **params)`` runs ``forward`` and, when a graph is being
-    recorded and some input requires grad, links the output to this node.
-
-    A node may have several outputs (an LSTM returns its outputs and its final
-    states): ``forward`` returns a tuple, ``apply`` returns a tuple of tensors, and
-    ``backward(*grads_out)`` receives one gradient per output, ``None`` for an
-    output that no path to the loss used.
-    """
-
-    inputs: tuple[Tensor, ...] | None
-    versions: tuple[int, ...]
-    out_versions: tuple[int, ...]
-    #: Non-leaf outputs that asked for ``retain_grad()``, by output index (weak references).
-    retained: dict[int, Any] | None = None
-    n_outputs: int = 1
-    released: bool = False
-    #: True for ops whose output is a view of input 0's memory (reshape, permute, ...):
-    #: the two then share one version counter, so an in-place change through either shows.
-    shares_memory: bool = False
-
-    def forward(self, *arrays: Any, **params: Any) -> Any:
-        raise NotImplementedError
-
-    def backward(self, grad_out: Any) -> Any:
-        raise NotImplementedError
-
-    @classmethod
-    def apply(cls, *inputs: Tensor, **params: Any) -> Any:
-        arrays = [t.data for t in inputs]
-        if len(arrays) > 1:
-            backend.check_same_device(arrays, cls.__name__)
-        fn = cls()
-        result = fn.forward(*arrays, **params)
-        many = isinstance(result, tuple)
-        outs = tuple([_new_tensor(r) for r in result]) if many else (_new_tensor(result),)
-        if cls.shares_memory:
-            outs[0]._vc = inputs[0]._vc
-        if _grad_enabled:
-            for t in inputs:
-                if t.requires_grad:
-                    for i, out in enumerate(outs):
-                        out.requires_grad = True
-                        out._ctx = fn
-                        out._oi = i
-                    fn.inputs = inputs
-                    fn.versions = tuple([i._vc[0] for i in inputs])
-                    fn.out_versions = tuple([o._vc[0] for o in outs])
-                    fn.n_outputs = len(outs)
-                    break
-        return outs if many else outs[0]
-
-    def needs_grad(self, i: int) -> bool:
-        """Whether input ``i`` wants a gradient (lets backward skip needless work)."""
-        return self.inputs[i].requires_grad  # type: ignore[index]
-
-    def release(self) -> None:
-        """Drop the saved arrays and the links to the inputs, once backward is done with them."""
-        self.__dict__.clear()
-        self.inputs = None
-        self.released = True
-
-
-# ----------------------------------------------------------------------------- Tensor
+if TYPE_CHECKING:
+    from tinyllm.autograd import Function
 
 
 class Tensor:
@@ -179,7 +37,7 @@ class Tensor:
     Make tensors with :func:`tinyllm.tensor` and friends; ops make the rest.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_oi", "_vc", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "output_nr", "_vc", "__weakref__")
     __array_ufunc__ = None  # `ndarray + tensor` defers to Tensor.__radd__
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
@@ -190,8 +48,8 @@ class Tensor:
         self.data = data
         self.grad: Tensor | None = None
         self.requires_grad = False
-        self._ctx: Function | None = None
-        self._oi = 0  # which of its node's outputs this tensor is
+        self.grad_fn: Function | None = None  # the node that computed it (None for a leaf)
+        self.output_nr = 0  # which of that node's outputs this tensor is
         self._vc = [0]  # the version counter, shared with views and detached aliases
         if requires_grad:
             self.requires_grad_(True)
@@ -221,11 +79,7 @@ class Tensor:
 
     @property
     def is_leaf(self) -> bool:
-        return self._ctx is None
-
-    @property
-    def grad_fn(self) -> Function | None:
-        return self._ctx
+        return self.grad_fn is None
 
     def size(self, dim: int | None = None) -> Any:
         return self.shape if dim is None else self.shape[dim]
@@ -253,8 +107,8 @@ class Tensor:
             extras.append(f"device='{self.device}'")
         if self.dtype not in (backend.float32, backend.int64, backend.bool_):
             extras.append(f"dtype={self.dtype}")
-        if self._ctx is not None:
-            extras.append(f"grad_fn=<{type(self._ctx).__name__}Backward>")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn=<{type(self.grad_fn).__name__}Backward>")
         elif self.requires_grad:
             extras.append("requires_grad=True")
         return "tensor(" + ", ".join([body, *extras]) + ")"
@@ -269,7 +123,7 @@ class Tensor:
                 f"only floating-point tensors can require gradients, but this one has dtype "
                 f"{self.dtype}; make it with dtype=tl.float32 (or float64)"
             )
-        if not requires_grad and self._ctx is not None:
+        if not requires_grad and self.grad_fn is not None:
             raise RuntimeError(
                 "requires_grad_(False) on a tensor computed by an op; use .detach() instead"
             )
@@ -280,50 +134,20 @@ class Tensor:
         """Keep ``.grad`` on this non-leaf tensor after backward (leaves always keep it)."""
         if not self.requires_grad:
             raise RuntimeError("retain_grad() on a tensor that does not require grad")
-        if self._ctx is not None:
-            if self._ctx.retained is None:
-                self._ctx.retained = {}
-            self._ctx.retained[self._oi] = weakref.ref(self)
+        autograd.retain_grad(self)
 
     def backward(self, grad: Tensor | Any | None = None, retain_graph: bool = False) -> None:
-        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
-
-        ``grad`` is the gradient of some final scalar with respect to ``self``
-        (the "upstream" gradient); it may be omitted only when ``self`` holds
-        one element, and then is 1.
-        """
-        if not self.requires_grad:
-            raise RuntimeError(
-                "backward: this tensor does not require grad and has no graph; set "
-                "requires_grad=True on the inputs, and do not compute it under tl.no_grad()"
-            )
-        if grad is None:
-            if self.data.size != 1:
-                raise RuntimeError(
-                    f"backward: grad can be omitted only for a one-element output, but this "
-                    f"tensor has shape {self.shape}; reduce it first (e.g. .sum()) or pass "
-                    f"grad= with shape {self.shape}"
-                )
-            g = backend.get_array_module(self.data).ones_like(self.data)
-        else:
-            g = grad.data if isinstance(grad, Tensor) else grad
-            if not hasattr(g, "shape") or g.shape != self.shape:
-                raise RuntimeError(
-                    f"backward: grad has shape {getattr(g, 'shape', type(g).__name__)} "
-                    f"but the tensor has shape {self.shape}"
-                )
-            backend.check_same_device([self.data, g], "backward")
-        _run_backward(self, g, retain_graph)
+        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad
+        (see :func:`tinyllm.autograd.backward`)."""
+        autograd.backward(self, grad, retain_graph)
 
     def detach(self) -> Tensor:
         """The same data, cut from the graph (shares memory and the version counter, like PyTorch's)."""
-        t = _new_tensor(self.data)
+        t = from_array(self.data)
         t._vc = self._vc
         return t
 
     def clone(self) -> Tensor:
-        from tinyllm import ops
-
         return ops.clone(self)
 
     # --- leaving tinyllm
@@ -363,8 +187,6 @@ class Tensor:
 
     def to(self, target: str | Device | numpy.dtype | type) -> Tensor:
         """Move to a device (``"cuda"``) or convert to a dtype (``tl.float64``)."""
-        from tinyllm import ops
-
         if isinstance(target, (str, Device)):
             return ops.to_device(self, backend.as_device(target))
         return ops.to_dtype(self, numpy.dtype(target))
@@ -395,49 +217,40 @@ class Tensor:
 
     # --- in-place ops (no graph recorded; see the module docstring)
 
-    def _check_inplace(self, op: str, value: Any = None) -> None:
-        if _grad_enabled and (self.requires_grad or (isinstance(value, Tensor) and value.requires_grad)):
+    def _inplace(self, op: str, value: Any, update: Callable[[Any, Any], Any]) -> Tensor:
+        """Apply ``update(self.data, value)`` in place and bump the version counter: the one
+        place where a tensor's memory changes (optimizers step through here too)."""
+        if autograd.is_grad_enabled() and (
+            self.requires_grad or (isinstance(value, Tensor) and value.requires_grad)
+        ):
             raise RuntimeError(
                 f"{op}: in-place operation on a tensor that takes part in a graph; tinyllm "
                 "records no in-place ops. Use the out-of-place form (x = x + y), or do it "
                 "under tl.no_grad() (as optimizers do)"
             )
-
-    def _inplace(self, op: str, value: Any, update: Callable[[Any, Any], Any]) -> Tensor:
-        self._check_inplace(op, value)
-        v = value.data if isinstance(value, Tensor) else value
         if isinstance(value, Tensor):
-            backend.check_same_device([self.data, v], op)
-        update(self.data, v)
+            backend.check_same_device([self.data, value.data], op)
+            value = value.data
+        update(self.data, value)
         self._vc[0] += 1
         return self
 
     def add_(self, other: Any, alpha: float = 1.0) -> Tensor:
-        def update(a: Any, b: Any) -> None:
-            a += b if alpha == 1.0 else alpha * b
-
-        return self._inplace("add_", other, update)
+        if alpha == 1.0:
+            return self._inplace("add_", other, operator.iadd)
+        return self._inplace("add_", other, lambda a, b: operator.iadd(a, alpha * b))
 
     def sub_(self, other: Any, alpha: float = 1.0) -> Tensor:
         return self.add_(other, -alpha)
 
     def mul_(self, other: Any) -> Tensor:
-        def update(a: Any, b: Any) -> None:
-            a *= b
-
-        return self._inplace("mul_", other, update)
+        return self._inplace("mul_", other, operator.imul)
 
     def div_(self, other: Any) -> Tensor:
-        def update(a: Any, b: Any) -> None:
-            a /= b
-
-        return self._inplace("div_", other, update)
+        return self._inplace("div_", other, operator.itruediv)
 
     def copy_(self, src: Any) -> Tensor:
-        def update(a: Any, b: Any) -> None:
-            a[...] = b
-
-        return self._inplace("copy_", src, update)
+        return self._inplace("copy_", src, lambda a, b: operator.setitem(a, ..., b))
 
     def fill_(self, value: Any) -> Tensor:
         return self.copy_(value)
@@ -446,371 +259,230 @@ class Tensor:
         return self.copy_(0)
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        def update(a: Any, b: Any) -> None:
-            a[_index_arrays(index)] = b
+        self._inplace("__setitem__", value, lambda a, v: operator.setitem(a, index_data(index), v))
 
-        self._inplace("__setitem__", value, update)
+    __iadd__ = add_
+    __isub__ = sub_
+    __imul__ = mul_
+    __itruediv__ = div_
 
-    def __iadd__(self, other: Any) -> Tensor:
-        return self.add_(other)
+    # --- arithmetic: methods and operators, each a differentiable op in tinyllm.ops
 
-    def __isub__(self, other: Any) -> Tensor:
-        return self.sub_(other)
+    def add(self, other: Any) -> Tensor:
+        return ops.add(self, other)
 
-    def __imul__(self, other: Any) -> Tensor:
-        return self.mul_(other)
+    def sub(self, other: Any) -> Tensor:
+        return ops.sub(self, other)
 
-    def __itruediv__(self, other: Any) -> Tensor:
-        return self.div_(other)
+    def mul(self, other: Any) -> Tensor:
+        return ops.mul(self, other)
 
-    # --- arithmetic (each a differentiable op in tinyllm.ops)
+    def div(self, other: Any) -> Tensor:
+        return ops.div(self, other)
 
-    def __add__(self, other: Any) -> Tensor:
-        return _ops.add(self, other)
+    def pow(self, exponent: Any) -> Tensor:
+        return ops.pow(self, exponent)
+
+    def neg(self) -> Tensor:
+        return ops.neg(self)
+
+    def abs(self) -> Tensor:
+        return ops.abs(self)
+
+    def matmul(self, other: Any) -> Tensor:
+        return ops.matmul(self, other)
+
+    __add__, __sub__, __mul__, __truediv__, __pow__ = add, sub, mul, div, pow
+    __neg__, __abs__, __matmul__ = neg, abs, matmul
 
     def __radd__(self, other: Any) -> Tensor:
-        return _ops.add(other, self)
-
-    def __sub__(self, other: Any) -> Tensor:
-        return _ops.sub(self, other)
+        return ops.add(other, self)
 
     def __rsub__(self, other: Any) -> Tensor:
-        return _ops.sub(other, self)
-
-    def __mul__(self, other: Any) -> Tensor:
-        return _ops.mul(self, other)
+        return ops.sub(other, self)
 
     def __rmul__(self, other: Any) -> Tensor:
-        return _ops.mul(other, self)
-
-    def __truediv__(self, other: Any) -> Tensor:
-        return _ops.div(self, other)
+        return ops.mul(other, self)
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        return _ops.div(other, self)
-
-    def __pow__(self, exponent: Any) -> Tensor:
-        return _ops.pow(self, exponent)
+        return ops.div(other, self)
 
     def __rpow__(self, base: Any) -> Tensor:
-        return _ops.pow(base, self)
+        return ops.pow(base, self)
 
-    def __neg__(self) -> Tensor:
-        return _ops.neg(self)
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return ops.matmul(other, self)
 
     def __pos__(self) -> Tensor:
         return self
 
-    def __abs__(self) -> Tensor:
-        return _ops.abs(self)
-
-    def __matmul__(self, other: Any) -> Tensor:
-        return _ops.matmul(self, other)
-
-    def __rmatmul__(self, other: Any) -> Tensor:
-        return _ops.matmul(other, self)
-
     def __getitem__(self, index: Any) -> Tensor:
-        return _ops.getitem(self, index)
+        return ops.getitem(self, index)
 
-    # comparisons give bool tensors and are not differentiable
+    # --- comparisons and logic: bool tensors, not differentiable
+
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return _new_tensor(self.data == _data(other))
+        return from_array(self.data == data_of(other))
 
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return _new_tensor(self.data != _data(other))
+        return from_array(self.data != data_of(other))
 
     def __lt__(self, other: Any) -> Tensor:
-        return _new_tensor(self.data < _data(other))
+        return from_array(self.data < data_of(other))
 
     def __le__(self, other: Any) -> Tensor:
-        return _new_tensor(self.data <= _data(other))
+        return from_array(self.data <= data_of(other))
 
     def __gt__(self, other: Any) -> Tensor:
-        return _new_tensor(self.data > _data(other))
+        return from_array(self.data > data_of(other))
 
     def __ge__(self, other: Any) -> Tensor:
-        return _new_tensor(self.data >= _data(other))
+        return from_array(self.data >= data_of(other))
 
     def __invert__(self) -> Tensor:
-        return _new_tensor(~self.data)
+        return from_array(~self.data)
 
     def __and__(self, other: Any) -> Tensor:
-        return _new_tensor(self.data & _data(other))
+        return from_array(self.data & data_of(other))
 
     def __or__(self, other: Any) -> Tensor:
-        return _new_tensor(self.data | _data(other))
+        return from_array(self.data | data_of(other))
 
-    # --- methods that mirror tinyllm.ops (PyTorch's method names)
-
-    def add(self, other: Any) -> Tensor:
-        return _ops.add(self, other)
-
-    def sub(self, other: Any) -> Tensor:
-        return _ops.sub(self, other)
-
-    def mul(self, other: Any) -> Tensor:
-        return _ops.mul(self, other)
-
-    def div(self, other: Any) -> Tensor:
-        return _ops.div(self, other)
-
-    def pow(self, exponent: Any) -> Tensor:
-        return _ops.pow(self, exponent)
-
-    def neg(self) -> Tensor:
-        return _ops.neg(self)
-
-    def matmul(self, other: Any) -> Tensor:
-        return _ops.matmul(self, other)
+    # --- functions and reductions (PyTorch's method names)
 
     def exp(self) -> Tensor:
-        return _ops.exp(self)
+        return ops.exp(self)
 
     def log(self) -> Tensor:
-        return _ops.log(self)
+        return ops.log(self)
 
     def sqrt(self) -> Tensor:
-        return _ops.sqrt(self)
+        return ops.sqrt(self)
 
     def abs(self) -> Tensor:
-        return _ops.abs(self)
+        return ops.abs(self)
 
     def tanh(self) -> Tensor:
-        return _ops.tanh(self)
+        return ops.tanh(self)
 
     def sigmoid(self) -> Tensor:
-        return _ops.sigmoid(self)
+        return ops.sigmoid(self)
 
     def relu(self) -> Tensor:
-        return _ops.relu(self)
+        return ops.relu(self)
 
     def clamp(self, min: float | None = None, max: float | None = None) -> Tensor:
-        return _ops.clamp(self, min, max)
+        return ops.clamp(self, min, max)
 
     def masked_fill(self, mask: Any, value: float) -> Tensor:
-        return _ops.masked_fill(self, mask, value)
+        return ops.masked_fill(self, mask, value)
 
     def sum(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
-        return _ops.sum(self, dim, keepdim)
+        return ops.sum(self, dim, keepdim)
 
     def mean(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
-        return _ops.mean(self, dim, keepdim)
+        return ops.mean(self, dim, keepdim)
 
     def var(
         self, dim: int | Sequence[int] | None = None, correction: int = 1, keepdim: bool = False
     ) -> Tensor:
-        return _ops.var(self, dim, correction=correction, keepdim=keepdim)
+        return ops.var(self, dim, correction=correction, keepdim=keepdim)
 
     def max(self, dim: int | None = None, keepdim: bool = False) -> Any:
-        return _ops.max(self, dim, keepdim)
+        return ops.max(self, dim, keepdim)
 
     def min(self, dim: int | None = None, keepdim: bool = False) -> Any:
-        return _ops.min(self, dim, keepdim)
+        return ops.min(self, dim, keepdim)
 
     def amax(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
-        return _ops.amax(self, dim, keepdim)
+        return ops.amax(self, dim, keepdim)
 
     def amin(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
-        return _ops.amin(self, dim, keepdim)
+        return ops.amin(self, dim, keepdim)
 
     def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
-        return _ops.argmax(self, dim, keepdim)
+        return ops.argmax(self, dim, keepdim)
 
     def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
-        return _ops.argmin(self, dim, keepdim)
+        return ops.argmin(self, dim, keepdim)
 
     def softmax(self, dim: int) -> Tensor:
-        return _ops.softmax(self, dim)
+        return ops.softmax(self, dim)
 
     def log_softmax(self, dim: int) -> Tensor:
-        return _ops.log_softmax(self, dim)
+        return ops.log_softmax(self, dim)
 
     def logsumexp(self, dim: int | Sequence[int], keepdim: bool = False) -> Tensor:
-        return _ops.logsumexp(self, dim, keepdim)
+        return ops.logsumexp(self, dim, keepdim)
 
     def reshape(self, *shape: Any) -> Tensor:
-        return _ops.reshape(self, *shape)
+        return ops.reshape(self, *shape)
 
-    def view(self, *shape: Any) -> Tensor:
-        return _ops.reshape(self, *shape)
+    view = reshape
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-        return _ops.flatten(self, start_dim, end_dim)
+        return ops.flatten(self, start_dim, end_dim)
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
-        return _ops.transpose(self, dim0, dim1)
+        return ops.transpose(self, dim0, dim1)
 
     @property
     def T(self) -> Tensor:
-        return _ops.permute(self, *reversed(range(self.ndim)))
+        return ops.permute(self, *reversed(range(self.ndim)))
 
     def permute(self, *dims: Any) -> Tensor:
-        return _ops.permute(self, *dims)
+        return ops.permute(self, *dims)
 
     def expand(self, *sizes: Any) -> Tensor:
-        return _ops.expand(self, *sizes)
+        return ops.expand(self, *sizes)
 
     def squeeze(self, dim: int | None = None) -> Tensor:
-        return _ops.squeeze(self, dim)
+        return ops.squeeze(self, dim)
 
     def unsqueeze(self, dim: int) -> Tensor:
-        return _ops.unsqueeze(self, dim)
+        return ops.unsqueeze(self, dim)
 
     def split(self, split_size_or_sections: int | Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
-        return _ops.split(self, split_size_or_sections, dim)
+        return ops.split(self, split_size_or_sections, dim)
 
 
-# ----------------------------------------------------------------------------- helpers
+# ----------------------------------------------------------------------------- helpers shared by the engine
 
 
-def _new_tensor(data: Any) -> Tensor:
-    """A fresh tensor around ``data`` that requires no grad (the engine's fast constructor)."""
+def from_array(data: Any) -> Tensor:
+    """A tensor around the array ``data`` — no copy, no dtype change — that requires no grad.
+
+    The engine's fast constructor: ops wrap their results with it. (``tl.tensor``
+    is the user's constructor: it copies, and infers a dtype from Python data.)
+    """
     t = Tensor.__new__(Tensor)
-    t.data = _array(data)
+    t.data = as_array(data)
     t.grad = None
     t.requires_grad = False
-    t._ctx = None
-    t._oi = 0
+    t.grad_fn = None
+    t.output_nr = 0
     t._vc = [0]
     return t
 
 
-def _array(data: Any) -> Any:
-    """NumPy returns 0-d results as scalars (``numpy.float32``), which in-place ops cannot
-    change; a tensor holds a 0-d array instead."""
+def as_array(data: Any) -> Any:
+    """``data`` as an array: NumPy returns 0-d results as scalars (``numpy.float32``), which
+    in-place ops cannot change, so a tensor holds a 0-d array instead."""
     return numpy.asarray(data) if isinstance(data, numpy.generic) else data
 
 
-def _data(x: Any) -> Any:
+def data_of(x: Any) -> Any:
+    """The array inside a tensor; anything else as it is."""
     return x.data if isinstance(x, Tensor) else x
 
 
-def _index_arrays(index: Any) -> Any:
-    """An index with every Tensor in it replaced by its array."""
+def index_data(index: Any) -> Any:
+    """An index (``x[index]``) with every tensor in it replaced by its array."""
     if isinstance(index, tuple):
-        return tuple(_data(i) for i in index)
-    return _data(index)
+        return tuple(data_of(i) for i in index)
+    return data_of(index)
 
 
-# ----------------------------------------------------------------------------- the backward walk
-
-
-def _topological_order(root: Tensor) -> list[Function]:
-    """Every node that ``root`` depends on through a recorded graph, inputs before outputs.
-
-    An iterative depth-first search, so graphs of any depth work (no recursion
-    limit). Also checks, before anything is accumulated, that each node can still
-    run its backward.
-    """
-    order: list[Function] = []
-    visited: set[int] = set()
-    _check_output_unchanged(root)
-    stack: list[tuple[Function, bool]] = [(root._ctx, False)]  # type: ignore[list-item]
-    while stack:
-        fn, children_done = stack.pop()
-        if children_done:
-            order.append(fn)
-            continue
-        if id(fn) in visited:
-            continue
-        visited.add(id(fn))
-        stack.append((fn, True))
-        _check_can_backward(fn)
-        for inp in fn.inputs:  # type: ignore[union-attr]
-            if inp._ctx is not None and inp.requires_grad:
-                _check_output_unchanged(inp)
-                if id(inp._ctx) not in visited:
-                    stack.append((inp._ctx, False))
-    return order
-
-
-def _check_can_backward(fn: Function) -> None:
-    name = type(fn).__name__
-    if fn.released:
-        raise RuntimeError(
-            f"backward through a graph a second time: {name}'s saved arrays were freed by the "
-            "first backward. Pass retain_graph=True to the first backward if you need a second"
-        )
-    for i, (t, v) in enumerate(zip(fn.inputs, fn.versions)):  # type: ignore[arg-type]
-        if t._vc[0] != v:
-            raise RuntimeError(
-                f"backward of {name}: its input {i} (shape {t.shape}, dtype {t.dtype}) was "
-                f"modified in place after {name} used it (version {t._vc[0]}, was {v}); "
-                "the gradient would be wrong. Modify a copy (.clone()) or change it after backward"
-            )
-
-
-def _check_output_unchanged(out: Tensor) -> None:
-    fn = out._ctx
-    if fn is not None and not fn.released and out._vc[0] != fn.out_versions[out._oi]:
-        raise RuntimeError(
-            f"backward of {type(fn).__name__}: its output (shape {out.shape}) was modified in "
-            "place; the gradient would be wrong. Modify a copy (.clone()) instead"
-        )
-
-
-def _run_backward(root: Tensor, grad: Any, retain_graph: bool) -> None:
-    # Arrays already stored where the user can reach them (.grad, or the grad they
-    # passed in): a second leaf that receives the same array gets a copy, so an
-    # in-place update of one .grad never changes another.
-    handed_out: set[int] = {id(grad)}
-    if root._ctx is None:
-        _accumulate_grad(root, grad, handed_out)
-        return
-    order = _topological_order(root)
-    grads: dict[int, list[Any]] = {id(root._ctx): _slots(root._ctx)}  # per node, one per output
-    grads[id(root._ctx)][root._oi] = grad
-    leaves: dict[int, tuple[Tensor, Any]] = {}
-    for fn in reversed(order):
-        out_grads = grads.pop(id(fn), None)
-        if out_grads is None:
-            continue
-        if fn.retained:
-            for i, ref in fn.retained.items():
-                t = ref()
-                if t is not None and out_grads[i] is not None:
-                    _accumulate_grad(t, out_grads[i], handed_out)
-        in_grads = fn.backward(*out_grads)
-        if not isinstance(in_grads, tuple):
-            in_grads = (in_grads,)
-        for i, (inp, ig) in enumerate(zip(fn.inputs, in_grads)):  # type: ignore[arg-type]
-            if ig is None or not inp.requires_grad:
-                continue
-            if ig.shape != inp.data.shape:
-                raise RuntimeError(
-                    f"{type(fn).__name__}.backward returned a gradient of shape {ig.shape} "
-                    f"for input {i}, whose shape is {inp.data.shape}"
-                )
-            if ig.dtype != inp.data.dtype:  # a float32 input mixed with float64 in one op
-                ig = ig.astype(inp.data.dtype)
-            if inp._ctx is None:
-                prev = leaves.get(id(inp))
-                leaves[id(inp)] = (inp, ig if prev is None else prev[1] + ig)
-                continue
-            slots = grads.get(id(inp._ctx))
-            if slots is None:
-                slots = grads[id(inp._ctx)] = _slots(inp._ctx)
-            prev = slots[inp._oi]
-            slots[inp._oi] = ig if prev is None else prev + ig
-        if not retain_graph:
-            fn.release()
-    for leaf, g in leaves.values():
-        _accumulate_grad(leaf, g, handed_out)
-
-
-def _slots(fn: Function) -> list[Any]:
-    return [None] * fn.n_outputs
-
-
-def _accumulate_grad(t: Tensor, g: Any, handed_out: set[int]) -> None:
-    if t.grad is not None:
-        t.grad.data = _array(t.grad.data + g)
-        return
-    if id(g) in handed_out or not g.flags.owndata:
-        g = g.copy()
-    handed_out.add(id(g))
-    t.grad = _new_tensor(g)
-
-
-from tinyllm import ops as _ops  # noqa: E402  (ops import Tensor and Function from here)
+# Tensor's methods call autograd and the ops, which build on Tensor: they are imported
+# here, at the end, once Tensor exists (autograd.py does the same with Tensor).
+from tinyllm import autograd, ops  # noqa: E402

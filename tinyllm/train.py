@@ -37,7 +37,8 @@ from tinyllm.nn.utils import clip_grad_norm_
 from tinyllm.optim import Optimizer
 from tinyllm.optim.lr_scheduler import ReduceLROnPlateau
 from tinyllm.serialization import load, save
-from tinyllm.tensor import Tensor, no_grad
+from tinyllm.autograd import no_grad
+from tinyllm.tensor import Tensor
 
 
 class StepOutput(NamedTuple):

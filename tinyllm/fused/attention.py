@@ -6,7 +6,8 @@ from typing import Any
 
 from tinyllm.backend import get_array_module
 from tinyllm.ops.elementwise import unbroadcast
-from tinyllm.tensor import Function
+from tinyllm.ops.softmax import max_shift
+from tinyllm.autograd import Function
 
 
 class Attention(Function):
@@ -32,8 +33,7 @@ class Attention(Function):
         s = q @ k.swapaxes(-1, -2)
         if mask is not None:  # as an additive mask (0 or -inf), added in place
             s += xp.where(mask, 0, -xp.inf).astype(s.dtype) if mask.dtype == bool else mask
-        m = s.max(axis=-1, keepdims=True)
-        s -= xp.where(xp.isfinite(m), m, 0)
+        s -= max_shift(s, -1)
         p = xp.exp(s, out=s)
         z = p.sum(axis=-1, keepdims=True)
         p /= xp.where(z == 0, 1, z)  # a query that may attend to nothing gets weights 0, output 0

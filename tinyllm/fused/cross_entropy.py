@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from tinyllm.backend import get_array_module
-from tinyllm.tensor import Function
+from tinyllm.ops.softmax import max_shift
+from tinyllm.autograd import Function
 
 
 class SoftmaxCrossEntropy(Function):
@@ -34,7 +35,7 @@ class SoftmaxCrossEntropy(Function):
     ) -> Any:
         xp = get_array_module(x)
         n, c = x.shape
-        shifted = x - x.max(axis=1, keepdims=True)
+        shifted = x - max_shift(x, 1)
         logp = shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
         eps = label_smoothing
         w = xp.ones(c, dtype=x.dtype) if weight is None else weight.astype(x.dtype, copy=False)

@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from tinyllm.backend import get_array_module
-from tinyllm.tensor import Function
+from tinyllm.autograd import Function
 
 
 class LayerNorm(Function):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from tinyllm.backend import get_array_module
-from tinyllm.tensor import Function
+from tinyllm.autograd import Function
 
 
 def _sigmoid_(a: Any, xp: Any) -> None:

@@ -10,7 +10,8 @@ from tinyllm import backend, ops
 from tinyllm import nn
 from tinyllm.nn import functional as F
 from tinyllm.nn import init
-from tinyllm.tensor import Tensor, _new_tensor, no_grad
+from tinyllm.autograd import no_grad
+from tinyllm.tensor import Tensor, from_array
 
 
 @dataclass
@@ -78,7 +79,7 @@ class GPT(nn.Module):
         if T > self.config.block_size:
             raise ValueError(f"GPT: a sequence of length {T} is longer than block_size {self.config.block_size}")
         xp = backend.get_array_module(idx.data)
-        pos = _new_tensor(xp.arange(T))
+        pos = from_array(xp.arange(T))
         x = self.drop(self.wte(idx) + self.wpe(pos))
         for block in self.blocks:
             x = block(x)
@@ -106,7 +107,7 @@ class GPT(nn.Module):
         xp = backend.get_array_module(idx.data)
         out = idx.data
         for _ in range(max_new_tokens):
-            logits, _ = self(_new_tensor(out[:, -self.config.block_size :]))
+            logits, _ = self(from_array(out[:, -self.config.block_size :]))
             last = logits.data[:, -1, :].astype(xp.float64)
             if temperature == 0:
                 nxt = last.argmax(axis=1)
@@ -121,8 +122,8 @@ class GPT(nn.Module):
                 nxt = xp.minimum((cdf < u).sum(axis=1), last.shape[1] - 1)
             out = xp.concatenate([out, nxt[:, None].astype(out.dtype)], axis=1)
         self.train(was_training)
-        return _new_tensor(out)
+        return from_array(out)
 
 
 def _as_tensor(t: Any) -> Tensor:
-    return t if isinstance(t, Tensor) else _new_tensor(t)
+    return t if isinstance(t, Tensor) else from_array(t)

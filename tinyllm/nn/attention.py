@@ -10,7 +10,7 @@ from tinyllm.nn import init
 from tinyllm.nn.containers import Sequential
 from tinyllm.nn.layers import GELU, Dropout, LayerNorm, Linear, _empty
 from tinyllm.nn.module import Module
-from tinyllm.tensor import Tensor, _new_tensor
+from tinyllm.tensor import Tensor, from_array
 
 
 class MultiheadSelfAttention(Module):
@@ -73,7 +73,7 @@ class MultiheadSelfAttention(Module):
         allowed = xp.asarray(~kpm)[:, None, None, :]  # (B, 1, 1, T)
         if self.causal:
             allowed = allowed & F.causal_mask(T, T, like)
-        return _new_tensor(xp.broadcast_to(allowed, (B, 1, T, T)))
+        return from_array(xp.broadcast_to(allowed, (B, 1, T, T)))
 
     def extra_repr(self) -> str:
         s = f"embed_dim={self.embed_dim}, num_heads={self.num_heads}"

@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 
 from tinyllm import backend
-from tinyllm.tensor import Tensor, no_grad
+from tinyllm.autograd import no_grad
+from tinyllm.tensor import Tensor
 
 
 def _generator(t: Tensor) -> backend.Generator:

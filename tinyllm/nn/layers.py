@@ -13,7 +13,8 @@ from tinyllm import backend, ops
 from tinyllm.nn import functional as F
 from tinyllm.nn import init
 from tinyllm.nn.module import Module, Parameter
-from tinyllm.tensor import Tensor, no_grad
+from tinyllm.autograd import no_grad
+from tinyllm.tensor import Tensor
 
 
 def _empty(*shape: int, device: str = "cpu", dtype: object = None) -> Parameter:

@@ -17,7 +17,8 @@ import numpy
 
 from tinyllm import backend
 from tinyllm.backend import Device
-from tinyllm.tensor import Tensor, no_grad
+from tinyllm.autograd import no_grad, zero_grads
+from tinyllm.tensor import Tensor
 
 M = TypeVar("M", bound="Module")
 
@@ -32,18 +33,6 @@ class Parameter(Tensor):
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
-
-
-def zero_grads(params: Iterable[Tensor], set_to_none: bool = True) -> None:
-    """Forget the gradients (they accumulate across backward calls otherwise): drop them, or
-    fill them with zeros in place."""
-    for p in params:
-        if p.grad is None:
-            continue
-        if set_to_none:
-            p.grad = None
-        else:
-            p.grad.data[...] = 0
 
 
 class IncompatibleKeys(NamedTuple):

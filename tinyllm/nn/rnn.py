@@ -20,7 +20,7 @@ from tinyllm.nn.utils.rnn import (
     padded_source_rows,
     sort_by_length,
 )
-from tinyllm.tensor import Tensor, _new_tensor
+from tinyllm.tensor import Tensor, from_array
 
 State = tuple[Tensor, Tensor]
 
@@ -73,7 +73,7 @@ class LSTMCell(Module):
 
 def _zeros_state(like: Tensor, batch: int, hidden: int) -> Tensor:
     xp = backend.get_array_module(like.data)
-    return _new_tensor(xp.zeros((batch, hidden), dtype=like.dtype))
+    return from_array(xp.zeros((batch, hidden), dtype=like.dtype))
 
 
 class LSTM(Module):

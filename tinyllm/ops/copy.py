@@ -10,8 +10,9 @@ from typing import Any
 
 import numpy
 
-from tinyllm.backend import Device, device_of, to_device
-from tinyllm.tensor import Function
+from tinyllm import backend
+from tinyllm.autograd import Function
+from tinyllm.tensor import Tensor, from_array
 
 
 class Clone(Function):
@@ -22,6 +23,10 @@ class Clone(Function):
 
     def backward(self, gy: Any) -> Any:
         return gy
+
+
+def clone(x: Tensor) -> Tensor:
+    return Clone.apply(x)
 
 
 class ToDtype(Function):
@@ -35,12 +40,27 @@ class ToDtype(Function):
         return gy.astype(self.dtype)
 
 
+def to_dtype(x: Tensor, dtype: numpy.dtype) -> Tensor:
+    if x.dtype == dtype:
+        return x
+    if not backend.is_floating(dtype):
+        return from_array(x.data.astype(dtype))  # integers carry no gradient
+    return ToDtype.apply(x, dtype=dtype)
+
+
 class ToDevice(Function):
     """y = x copied to ``device``;  dx = dy copied back to x's device."""
 
-    def forward(self, x: Any, device: Device) -> Any:
-        self.device = device_of(x)
-        return to_device(x, device)
+    def forward(self, x: Any, device: backend.Device) -> Any:
+        self.device = backend.device_of(x)
+        return backend.to_device(x, device)
 
     def backward(self, gy: Any) -> Any:
-        return to_device(gy, self.device)
+        return backend.to_device(gy, self.device)
+
+
+def to_device(x: Tensor, device: str | backend.Device) -> Tensor:
+    device = backend.as_device(device)
+    if x.device == device:
+        return x
+    return ToDevice.apply(x, device=device)

@@ -11,8 +11,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy
+
+from tinyllm import backend
+from tinyllm.autograd import Function
 from tinyllm.backend import get_array_module, normal_cdf
-from tinyllm.tensor import Function
+from tinyllm.ops.arguments import lift, meet_number, operands
+from tinyllm.ops.copy import to_dtype
+from tinyllm.tensor import Tensor
 
 
 def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
@@ -47,6 +53,10 @@ class Add(Function):
         return unbroadcast(gy, sa), unbroadcast(gy, sb)
 
 
+def add(a: Any, b: Any) -> Tensor:
+    return Add.apply(*operands(a, b, "add"))
+
+
 class Sub(Function):
     """y = a - b;  dy/da = 1, dy/db = -1."""
 
@@ -57,6 +67,10 @@ class Sub(Function):
     def backward(self, gy: Any) -> tuple[Any, Any]:
         sa, sb = self.shapes
         return unbroadcast(gy, sa), unbroadcast(-gy, sb) if self.needs_grad(1) else None
+
+
+def sub(a: Any, b: Any) -> Tensor:
+    return Sub.apply(*operands(a, b, "sub"))
 
 
 class Mul(Function):
@@ -73,6 +87,10 @@ class Mul(Function):
         gb = unbroadcast(gy * a, b.shape) if self.needs_grad(1) else None
         return ga, gb
         # END SOLUTION
+
+
+def mul(a: Any, b: Any) -> Tensor:
+    return Mul.apply(*operands(a, b, "mul"))
 
 
 class Div(Function):
@@ -92,6 +110,14 @@ class Div(Function):
         # END SOLUTION
 
 
+def div(a: Any, b: Any) -> Tensor:
+    """True division: integer operands give float32, as in PyTorch."""
+    a, b = operands(a, b, "div")
+    if not backend.is_floating(a.dtype):  # then neither is floating, after _pair
+        a, b = to_dtype(a, backend.DEFAULT_DTYPE), to_dtype(b, backend.DEFAULT_DTYPE)
+    return Div.apply(a, b)
+
+
 class Neg(Function):
     """y = -x;  dy/dx = -1."""
 
@@ -100,6 +126,10 @@ class Neg(Function):
 
     def backward(self, gy: Any) -> Any:
         return -gy
+
+
+def neg(x: Tensor) -> Tensor:
+    return Neg.apply(x)
 
 
 class Pow(Function):
@@ -138,6 +168,13 @@ class PowScalar(Function):
         # END SOLUTION
 
 
+def pow(base: Any, exponent: Any) -> Tensor:
+    """``base ** exponent``; a Python-number exponent uses the simpler ``PowScalar``."""
+    if isinstance(base, Tensor) and isinstance(exponent, (int, float)):
+        return PowScalar.apply(meet_number(base, exponent), p=exponent)
+    return Pow.apply(*operands(base, exponent, "pow"))
+
+
 # ----------------------------------------------------------------------------- functions
 
 
@@ -154,6 +191,10 @@ class Exp(Function):
         # END SOLUTION
 
 
+def exp(x: Tensor) -> Tensor:
+    return Exp.apply(x)
+
+
 class Log(Function):
     """y = ln(x);  dy/dx = 1/x."""
 
@@ -167,6 +208,10 @@ class Log(Function):
         # END SOLUTION
 
 
+def log(x: Tensor) -> Tensor:
+    return Log.apply(x)
+
+
 class Sqrt(Function):
     """y = sqrt(x);  dy/dx = 1 / (2 sqrt(x)) = 0.5 / y."""
 
@@ -176,6 +221,10 @@ class Sqrt(Function):
 
     def backward(self, gy: Any) -> Any:
         return gy * 0.5 / self.y
+
+
+def sqrt(x: Tensor) -> Tensor:
+    return Sqrt.apply(x)
 
 
 class Abs(Function):
@@ -191,6 +240,10 @@ class Abs(Function):
         # END SOLUTION
 
 
+def abs(x: Tensor) -> Tensor:
+    return Abs.apply(x)
+
+
 class Tanh(Function):
     """y = tanh(x);  dy/dx = 1 - tanh(x)^2 = 1 - y^2."""
 
@@ -203,6 +256,10 @@ class Tanh(Function):
         y = self.y
         return gy * (1 - y * y)
         # END SOLUTION
+
+
+def tanh(x: Tensor) -> Tensor:
+    return Tanh.apply(x)
 
 
 class Sigmoid(Function):
@@ -223,6 +280,10 @@ class Sigmoid(Function):
         return gy * y * (1 - y)
 
 
+def sigmoid(x: Tensor) -> Tensor:
+    return Sigmoid.apply(x)
+
+
 class ReLU(Function):
     """y = max(x, 0);  dy/dx = 1 where x > 0, else 0 (0 at the kink x = 0)."""
 
@@ -232,6 +293,10 @@ class ReLU(Function):
 
     def backward(self, gy: Any) -> Any:
         return gy * self.positive
+
+
+def relu(x: Tensor) -> Tensor:
+    return ReLU.apply(x)
 
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -277,6 +342,15 @@ class GELUTanh(Function):
         return gy * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du_dx)
 
 
+def gelu(x: Tensor, approximate: str = "none") -> Tensor:
+    """GELU, exact (``approximate="none"``) or GPT-2's tanh approximation (``"tanh"``)."""
+    if approximate == "none":
+        return GELU.apply(x)
+    if approximate == "tanh":
+        return GELUTanh.apply(x)
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
 # ----------------------------------------------------------------------------- selection
 
 
@@ -296,6 +370,12 @@ class Clamp(Function):
         return gy * self.inside
 
 
+def clamp(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor:
+    if min is None and max is None:
+        raise ValueError("clamp: give min, max or both")
+    return Clamp.apply(x, lo=min, hi=max)
+
+
 class Where(Function):
     """y = a where cond else b (cond a bool array, broadcast);  dy/da = cond, dy/db = not cond."""
 
@@ -313,6 +393,15 @@ class Where(Function):
         return ga, gb
 
 
+def where(condition: Any, a: Any, b: Any) -> Tensor:
+    """Elementwise ``a if condition else b``; the three broadcast together."""
+    a, b = operands(a, b, "where")
+    cond = condition.data if isinstance(condition, Tensor) else condition
+    if getattr(cond, "dtype", None) != bool:
+        raise TypeError(f"where: condition must be a bool tensor, got {getattr(cond, 'dtype', type(cond))}")
+    return Where.apply(a, b, cond=cond)
+
+
 class MaskedFill(Function):
     """y = value where mask else x;  dy/dx = not mask (mask broadcasts to x's shape)."""
 
@@ -323,3 +412,13 @@ class MaskedFill(Function):
 
     def backward(self, gy: Any) -> Any:
         return get_array_module(gy).where(self.mask, gy.dtype.type(0), gy)
+
+
+def masked_fill(x: Tensor, mask: Any, value: float) -> Tensor:
+    """``x`` with ``value`` wherever ``mask`` (bool, broadcastable to x's shape) is True."""
+    m = mask.data if isinstance(mask, Tensor) else mask
+    if getattr(m, "dtype", None) != bool:
+        raise TypeError(f"masked_fill: mask must be a bool tensor, got {getattr(m, 'dtype', type(m))}")
+    if numpy.broadcast_shapes(m.shape, x.shape) != x.shape:
+        raise ValueError(f"masked_fill: mask of shape {m.shape} does not broadcast to {x.shape}")
+    return MaskedFill.apply(x, mask=m, value=value)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy
+
+from tinyllm import backend
+from tinyllm.autograd import Function
 from tinyllm.backend import get_array_module, scatter_add
-from tinyllm.tensor import Function
+from tinyllm.tensor import Tensor
 
 
 class Embedding(Function):
@@ -27,3 +31,31 @@ class Embedding(Function):
             gw[self.padding_idx] = 0
         return gw
         # END SOLUTION
+
+
+def embedding(ids: Any, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+    """The rows of ``weight`` (V, C) picked by integer ``ids`` (any shape) -> ids.shape + (C,).
+
+    An id outside [0, V) raises an IndexError naming it; the ``padding_idx`` row
+    (if any) receives no gradient.
+    """
+    ids_array = ids.data if isinstance(ids, Tensor) else backend.get_array_module(weight.data).asarray(ids)
+    if not numpy.issubdtype(ids_array.dtype, numpy.integer):
+        raise TypeError(f"embedding: ids must be integers, not {ids_array.dtype}")
+    if weight.ndim != 2:
+        raise ValueError(f"embedding: the weight must be a (num_embeddings, embedding_dim) table, not shape {weight.shape}")
+    vocab = weight.shape[0]
+    if ids_array.size:
+        lo, hi = int(ids_array.min()), int(ids_array.max())
+        if lo < 0 or hi >= vocab:
+            bad = hi if hi >= vocab else lo
+            raise IndexError(
+                f"embedding: id {bad} is out of range for a vocabulary of {vocab} "
+                f"(ids must be in [0, {vocab}))"
+            )
+    if padding_idx is not None:
+        if not -vocab <= padding_idx < vocab:
+            raise ValueError(f"embedding: padding_idx {padding_idx} is outside a vocabulary of {vocab}")
+        padding_idx %= vocab
+    backend.check_same_device([weight.data, ids_array], "embedding")
+    return Embedding.apply(weight, ids=ids_array, padding_idx=padding_idx)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from tinyllm.autograd import Function
+from tinyllm.ops.arguments import operands, promote
 from tinyllm.ops.elementwise import unbroadcast
-from tinyllm.tensor import Function
+from tinyllm.tensor import Tensor
 
 
 class MatMul(Function):
@@ -38,6 +40,21 @@ class MatMul(Function):
         # END SOLUTION
 
 
+def matmul(a: Tensor, b: Tensor) -> Tensor:
+    """Matrix product over the last two axes; leading (batch) axes broadcast."""
+    a, b = operands(a, b, "matmul")
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"matmul: both operands need at least 1 dimension, got shapes {a.shape} and {b.shape}")
+    k_a = a.shape[-1]
+    k_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
+    if k_a != k_b:
+        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not align ({k_a} != {k_b})")
+    try:
+        return MatMul.apply(a, b)
+    except ValueError as error:
+        raise ValueError(f"matmul: batch axes of shapes {a.shape} and {b.shape} do not broadcast") from error
+
+
 class Linear(Function):
     """Y = X W^T + b, the affine map of a fully connected layer, X: (..., in), W: (out, in), b: (out,);
     dX = dY W,  dW = dY^T X,  db = sum of dY over every axis but the last.
@@ -66,3 +83,18 @@ class Linear(Function):
         gb = g2.sum(axis=0) if self.needs_grad(2) else None
         return gx, gw, gb
         # END SOLUTION
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """x @ weight^T + bias: x (..., in), weight (out, in), bias (out,) -> (..., out)."""
+    if weight.ndim != 2 or x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+        raise ValueError(
+            f"linear: input of shape {x.shape} needs a last dim equal to the weight's in_features, "
+            f"but the weight has shape {weight.shape} (out_features, in_features)"
+        )
+    if bias is not None and bias.shape != (weight.shape[0],):
+        raise ValueError(f"linear: bias of shape {bias.shape} should have shape ({weight.shape[0]},)")
+    x, weight = promote(x, weight)
+    if bias is None:
+        return Linear.apply(x, weight)
+    return Linear.apply(x, weight, bias.to(weight.dtype))

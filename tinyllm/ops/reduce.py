@@ -14,10 +14,17 @@ Ties in max and min follow PyTorch:
 
 from __future__ import annotations
 
-from typing import Any
+import builtins
+from collections import namedtuple
+from typing import Any, Sequence
 
+import numpy
+
+from tinyllm import backend
+from tinyllm.autograd import Function
 from tinyllm.backend import get_array_module
-from tinyllm.tensor import Function
+from tinyllm.ops.arguments import dim_index, reduce_dims
+from tinyllm.tensor import Tensor, from_array
 
 Axes = tuple[int, ...] | None
 
@@ -43,18 +50,36 @@ class Sum(Function):
         return get_array_module(gy).broadcast_to(g, self.shape)
 
 
+def sum(x: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+    return Sum.apply(x, axes=reduce_dims(dim, x.ndim, "sum"), keepdim=keepdim)
+
+
 class Mean(Function):
     """y = (1/n) sum of x over ``axes``;  dy/dx_i = 1/n."""
 
     def forward(self, x: Any, axes: Axes, keepdim: bool) -> Any:
         self.shape, self.axes, self.keepdim = x.shape, axes, keepdim
         y = x.mean(axis=axes, keepdims=keepdim)
-        self.n = x.size // max(y.size, 1)
+        self.n = x.size // builtins.max(y.size, 1)
         return y
 
     def backward(self, gy: Any) -> Any:
         g = restore_axes(gy, self.axes, len(self.shape), self.keepdim) / self.n
         return get_array_module(gy).broadcast_to(g, self.shape)
+
+
+def mean(x: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+    return Mean.apply(x, axes=reduce_dims(dim, x.ndim, "mean"), keepdim=keepdim)
+
+
+def var(
+    x: Tensor, dim: int | Sequence[int] | None = None, correction: int = 1, keepdim: bool = False
+) -> Tensor:
+    """Variance sum((x - mean)^2) / (n - correction); ``correction=1`` (PyTorch's default) is unbiased."""
+    axes = reduce_dims(dim, x.ndim, "var")
+    n = x.numel() if axes is None else int(numpy.prod([x.shape[d] for d in axes]))
+    centered = x - mean(x, axes, keepdim=True)
+    return sum(centered * centered, axes, keepdim) / builtins.max(n - correction, 0)
 
 
 class AMax(Function):
@@ -78,6 +103,16 @@ class AMin(AMax):
     """y = min of x over ``axes``;  dy/dx_i = 1/k for each of the k elements equal to the min."""
 
     reduce = "min"
+
+
+def amax(x: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+    """Largest value over ``dim``; tied maxima share the gradient equally."""
+    return AMax.apply(x, axes=reduce_dims(dim, x.ndim, "amax"), keepdim=keepdim)
+
+
+def amin(x: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+    """Smallest value over ``dim``; tied minima share the gradient equally."""
+    return AMin.apply(x, axes=reduce_dims(dim, x.ndim, "amin"), keepdim=keepdim)
 
 
 class MaxDim(Function):
@@ -107,3 +142,40 @@ class MinDim(MaxDim):
     """y = min of x along ``dim`` (indices kept);  dy/dx = 1 at the first minimal element only."""
 
     pick = "argmin"
+
+
+MaxMin = namedtuple("MaxMin", ["values", "indices"])
+
+
+def max(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
+    """``max(x)``: the largest element (ties share the gradient).
+    ``max(x, dim)``: ``(values, indices)`` along ``dim``; the gradient goes to the indexed element.
+    """
+    if dim is None:
+        return amax(x)
+    d = dim_index(dim, x.ndim, "max")
+    return MaxMin(MaxDim.apply(x, dim=d, keepdim=keepdim), argmax(x, d, keepdim))
+
+
+def min(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
+    """Like :func:`max`, for the smallest element."""
+    if dim is None:
+        return amin(x)
+    d = dim_index(dim, x.ndim, "min")
+    return MaxMin(MinDim.apply(x, dim=d, keepdim=keepdim), argmin(x, d, keepdim))
+
+
+def _arg_index(x: Tensor, kind: str, dim: int | None, keepdim: bool) -> Any:
+    if dim is None:  # an index into the flattened tensor; keepdim keeps every axis, with size 1
+        index = getattr(x.data, kind)()
+        return index.reshape((1,) * x.ndim) if keepdim else index
+    return getattr(x.data, kind)(axis=dim_index(dim, x.ndim, kind), keepdims=keepdim)
+
+
+def argmax(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    """Index of the largest element (flattened when ``dim`` is None); int64, no gradient."""
+    return from_array(_arg_index(x, "argmax", dim, keepdim).astype(backend.int64))
+
+
+def argmin(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    return from_array(_arg_index(x, "argmin", dim, keepdim).astype(backend.int64))

@@ -8,11 +8,16 @@ were joined, or scatter it into the positions that were read.
 
 from __future__ import annotations
 
-from typing import Any
+import builtins
+from typing import Any, Sequence
 
+import numpy
+
+from tinyllm.autograd import Function
 from tinyllm.backend import get_array_module, scatter_add
+from tinyllm.ops.arguments import dim_index, shape_args
 from tinyllm.ops.elementwise import unbroadcast
-from tinyllm.tensor import Function
+from tinyllm.tensor import Tensor, index_data
 
 
 class Reshape(Function):
@@ -26,6 +31,41 @@ class Reshape(Function):
 
     def backward(self, gy: Any) -> Any:
         return gy.reshape(self.shape)
+
+
+def reshape(x: Tensor, *shape: Any) -> Tensor:
+    shape = shape_args(shape)
+    known = int(numpy.prod([n for n in shape if n != -1]))
+    free = shape.count(-1)
+    size = x.data.size
+    if free > 1 or (free == 0 and known != size) or (free == 1 and (known == 0 or size % known)):
+        raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} ({size} elements) into {shape}")
+    return Reshape.apply(x, shape=shape)
+
+
+def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    if x.ndim == 0:
+        return reshape(x, 1)
+    s, e = dim_index(start_dim, x.ndim, "flatten"), dim_index(end_dim, x.ndim, "flatten")
+    return reshape(x, *x.shape[:s], -1, *x.shape[e + 1 :])
+
+
+def squeeze(x: Tensor, dim: int | None = None) -> Tensor:
+    """Drop size-1 axes (all of them, or ``dim`` if it has size 1)."""
+    if dim is None:
+        shape = tuple(n for n in x.shape if n != 1)
+    else:
+        d = dim_index(dim, x.ndim, "squeeze")
+        shape = x.shape if x.shape[d] != 1 else x.shape[:d] + x.shape[d + 1 :]
+    return Reshape.apply(x, shape=shape)
+
+
+def unsqueeze(x: Tensor, dim: int) -> Tensor:
+    """Insert a size-1 axis at ``dim`` (negative dims count from the end of the result)."""
+    if not -(x.ndim + 1) <= dim <= x.ndim:
+        raise IndexError(f"unsqueeze: dim {dim} is out of range for a tensor with {x.ndim} dimension(s)")
+    d = dim % (x.ndim + 1)
+    return Reshape.apply(x, shape=x.shape[:d] + (1,) + x.shape[d:])
 
 
 class Permute(Function):
@@ -44,6 +84,21 @@ class Permute(Function):
         return gy.transpose(inverse)
 
 
+def permute(x: Tensor, *dims: Any) -> Tensor:
+    dims = tuple(dim_index(d, x.ndim, "permute") for d in shape_args(dims))
+    if sorted(dims) != list(range(x.ndim)):
+        raise ValueError(f"permute: dims {dims} are not a permutation of the {x.ndim} axes")
+    return Permute.apply(x, dims=dims)
+
+
+def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
+    """Swap two axes."""
+    dims = list(range(x.ndim))
+    d0, d1 = dim_index(dim0, x.ndim, "transpose"), dim_index(dim1, x.ndim, "transpose")
+    dims[d0], dims[d1] = dims[d1], dims[d0]
+    return Permute.apply(x, dims=tuple(dims))
+
+
 class Expand(Function):
     """y = x broadcast to a larger shape (no copy);  dx = dy summed over the stretched axes."""
 
@@ -55,6 +110,19 @@ class Expand(Function):
 
     def backward(self, gy: Any) -> Any:
         return unbroadcast(gy, self.shape)
+
+
+def expand(x: Tensor, *sizes: Any) -> Tensor:
+    """Broadcast to ``sizes`` without copying; -1 keeps a dimension's size."""
+    sizes = shape_args(sizes)
+    lead = len(sizes) - x.ndim
+    if lead < 0:
+        raise ValueError(f"expand: cannot expand shape {x.shape} to fewer dimensions {sizes}")
+    shape = tuple(x.shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(sizes))
+    for old, new in zip(x.shape, shape[lead:]):
+        if old != 1 and old != new:
+            raise ValueError(f"expand: cannot expand shape {x.shape} to {sizes}")
+    return Expand.apply(x, shape=shape)
 
 
 class Cat(Function):
@@ -73,6 +141,18 @@ class Cat(Function):
         return tuple(get_array_module(gy).split(gy, self.ends[:-1], axis=self.dim))
 
 
+def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Join tensors along an existing axis; their other axes must match."""
+    if len(tensors) == 0:
+        raise ValueError("cat: expected a non-empty sequence of tensors")
+    d = dim_index(dim, tensors[0].ndim, "cat")
+    ref = tensors[0].shape
+    for t in tensors[1:]:
+        if t.ndim != len(ref) or t.shape[:d] + t.shape[d + 1 :] != ref[:d] + ref[d + 1 :]:
+            raise ValueError(f"cat: shapes {ref} and {t.shape} differ outside dim {d}")
+    return Cat.apply(*tensors, dim=d)
+
+
 class Stack(Function):
     """y = the inputs stacked along a new axis ``dim``;  dx_k = dy[..., k, ...] along that axis."""
 
@@ -83,6 +163,36 @@ class Stack(Function):
     def backward(self, gy: Any) -> tuple[Any, ...]:
         xp = get_array_module(gy)
         return tuple(xp.moveaxis(gy, self.dim, 0))
+
+
+def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Join same-shaped tensors along a new axis ``dim``."""
+    if len(tensors) == 0:
+        raise ValueError("stack: expected a non-empty sequence of tensors")
+    for t in tensors[1:]:
+        if t.shape != tensors[0].shape:
+            raise ValueError(f"stack: all tensors need the same shape, got {tensors[0].shape} and {t.shape}")
+    return Stack.apply(*tensors, dim=dim_index(dim, tensors[0].ndim + 1, "stack"))
+
+
+def split(x: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
+    """Cut ``x`` along ``dim`` into pieces of ``split_size`` (the last may be smaller) or of the given sizes."""
+    d = dim_index(dim, x.ndim, "split")
+    n = x.shape[d]
+    if isinstance(split_size_or_sections, int):
+        if split_size_or_sections <= 0:
+            raise ValueError(f"split: split_size must be positive, got {split_size_or_sections}")
+        sizes = [builtins.min(split_size_or_sections, n - s) for s in range(0, n, split_size_or_sections)]
+    else:
+        sizes = list(split_size_or_sections)
+        if builtins.sum(sizes) != n:
+            raise ValueError(f"split: sizes {sizes} do not add up to {n}, the length of dim {d}")
+    pieces, start = [], 0
+    for size in sizes:
+        index = (slice(None),) * d + (slice(start, start + size),)
+        pieces.append(getitem(x, index))
+        start += size
+    return tuple(pieces)
 
 
 class GetItem(Function):
@@ -107,6 +217,15 @@ class GetItem(Function):
         else:
             scatter_add(gx, self.index, gy)
         return gx
+
+
+def getitem(x: Tensor, index: Any) -> Tensor:
+    """``x[index]``: ints, slices, None, ``...``, integer arrays/tensors and bool masks."""
+    index = index_data(index)
+    try:
+        return GetItem.apply(x, index=index)
+    except IndexError as error:
+        raise IndexError(f"indexing a tensor of shape {x.shape}: {error}") from None
 
 
 def reads_each_element_once(index: Any) -> bool:

@@ -13,8 +13,8 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable
 
 from tinyllm import backend
-from tinyllm.nn.module import zero_grads
-from tinyllm.tensor import Tensor, enable_grad, no_grad
+from tinyllm.autograd import enable_grad, no_grad, zero_grads
+from tinyllm.tensor import Tensor
 
 ParamsLike = Iterable[Tensor] | Iterable[dict[str, Any]]
 
@@ -102,13 +102,12 @@ class Optimizer:
                         continue
                     state = self.state.setdefault(p, {})
                     delta, record = self.update(p.data, p.grad.data, group, state)
-                    p.data += delta
+                    p.add_(delta)  # in place: bumps p's version, so a graph that saved p refuses backward
                     if group.get("l1", 0.0):
                         # the proximal step, kept as its own change so a trace can replay it
                         delta_l1 = soft_threshold(p.data, group["lr"] * group["l1"]) - p.data
-                        p.data += delta_l1
+                        p.add_(delta_l1)
                         record["delta_l1"] = delta_l1
-                    p._vc[0] += 1  # changed in place: a graph that saved p can no longer backward
                     for tracer in self._tracers:
                         tracer.record(self, p, {"lr": group["lr"], **record, "delta": delta})
         return loss

@@ -9,8 +9,9 @@ import numpy
 
 from tinyllm import backend, ops
 from tinyllm import fused as fused_ops
+from tinyllm.ops.softmax import max_shift
 from tinyllm.nn.functional.layers import _check_p, dropout_keep_mask
-from tinyllm.tensor import Tensor, _new_tensor
+from tinyllm.tensor import Tensor, from_array
 
 
 def causal_mask(L: int, S: int, like: Tensor) -> Any:
@@ -60,21 +61,19 @@ def scaled_dot_product_attention(
             mask = mask.astype(query.dtype)
     shape = (*numpy.broadcast_shapes(query.shape[:-2], key.shape[:-2]), L, S)
     keep = dropout_keep_mask(shape, dropout_p, query) if dropout_p > 0 else None
-    xp = backend.get_array_module(query.data)
     if fused:
         out, weights = fused_ops.Attention.apply(query, key, value, scale=scale, mask=mask, keep=keep)
     else:
         scores = (query @ key.transpose(-2, -1)) * scale
         if mask is not None:
             if mask.dtype == bool:
-                scores = ops.masked_fill(scores, _new_tensor(~mask), -math.inf)
+                scores = ops.masked_fill(scores, from_array(~mask), -math.inf)
             else:
-                scores = scores + _new_tensor(mask)
+                scores = scores + from_array(mask)
         # softmax, written out so that a fully masked row gives zeros instead of 0 / 0
-        m = scores.data.max(axis=-1, keepdims=True)
-        e = ops.exp(scores - _new_tensor(xp.where(xp.isfinite(m), m, 0)))
+        e = ops.exp(scores - from_array(max_shift(scores.data, -1)))
         z = e.sum(dim=-1, keepdim=True)
-        weights = e / (z + _new_tensor((z.data == 0).astype(z.dtype)))
-        dropped = weights if keep is None else weights * _new_tensor(keep)
+        weights = e / (z + from_array((z.data == 0).astype(z.dtype)))
+        dropped = weights if keep is None else weights * from_array(keep)
         out = dropped @ value
     return (out, weights) if need_weights else out

@@ -6,7 +6,7 @@ from typing import Any, Iterable, Sequence
 
 from tinyllm import backend, ops
 from tinyllm import fused as fused_ops
-from tinyllm.tensor import Tensor, _new_tensor
+from tinyllm.tensor import Tensor, from_array
 
 
 def dropout_keep_mask(shape: tuple[int, ...], p: float, like: Tensor) -> Any:
@@ -36,7 +36,7 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
         return x
     if p == 1.0:
         return x * 0.0
-    return x * _new_tensor(dropout_keep_mask(x.shape, p, x))
+    return x * from_array(dropout_keep_mask(x.shape, p, x))
 
 
 def layer_norm(

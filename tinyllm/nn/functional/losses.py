@@ -11,7 +11,7 @@ import numpy
 
 from tinyllm import backend, ops
 from tinyllm.fused import SoftmaxCrossEntropy
-from tinyllm.tensor import Tensor, _new_tensor
+from tinyllm.tensor import Tensor, from_array
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -113,18 +113,18 @@ def _cross_entropy_composed(
     w = xp.ones(c, dtype=x.dtype) if w is None else w.astype(x.dtype)
     if backend.is_floating(t.dtype):
         target = (1 - eps) * t + eps / c
-        losses = -(logp * _new_tensor((w * target).astype(x.dtype))).sum(dim=1)
+        losses = -(logp * from_array((w * target).astype(x.dtype))).sum(dim=1)
         return _reduce(losses, reduction)
     counted = t != ignore_index
     safe = xp.where(counted, t, 0)
     picked = ops.getitem(logp, (xp.arange(n), safe))  # log p of each target class
     w_target = xp.where(counted, w[safe], 0).astype(x.dtype)
-    losses = -(picked * _new_tensor((1 - eps) * w_target))
+    losses = -(picked * from_array((1 - eps) * w_target))
     if eps:
-        mask = _new_tensor(xp.where(counted, eps / c, 0).astype(x.dtype)[:, None] * w)
+        mask = from_array(xp.where(counted, eps / c, 0).astype(x.dtype)[:, None] * w)
         losses = losses - (logp * mask).sum(dim=1)
     if reduction == "mean":
-        return losses.sum() / _new_tensor(w_target.sum())
+        return losses.sum() / from_array(w_target.sum())
     return _reduce(losses, reduction)
 
 
@@ -144,17 +144,17 @@ def nll_loss(
     safe = xp.where(counted, t, 0)
     w = xp.ones(x.shape[1], dtype=x.dtype) if weight is None else weight.data.astype(x.dtype)
     w_target = xp.where(counted, w[safe], 0).astype(x.dtype)
-    losses = -(ops.getitem(x, (xp.arange(x.shape[0]), safe)) * _new_tensor(w_target))
+    losses = -(ops.getitem(x, (xp.arange(x.shape[0]), safe)) * from_array(w_target))
     if reduction == "none":
         return losses.reshape(out_shape)
     total = losses.sum()
-    return total / _new_tensor(w_target.sum()) if reduction == "mean" else total
+    return total / from_array(w_target.sum()) if reduction == "mean" else total
 
 
 def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     """Mean squared error: mean of (input - target)^2."""
     _check_reduction(reduction, "mse_loss")
-    target = target if isinstance(target, Tensor) else _new_tensor(target)
+    target = target if isinstance(target, Tensor) else from_array(target)
     if input.shape != target.shape:
         raise ValueError(f"mse_loss: input shape {input.shape} and target shape {target.shape} differ")
     d = input - target
@@ -173,7 +173,7 @@ def binary_cross_entropy_with_logits(
     with softplus(z) = log(1 + e^z) = max(z, 0) + log(1 + e^-|z|), so no exp overflows.
     """
     _check_reduction(reduction, "binary_cross_entropy_with_logits")
-    y = target if isinstance(target, Tensor) else _new_tensor(target)
+    y = target if isinstance(target, Tensor) else from_array(target)
     if input.shape != y.shape:
         raise ValueError(
             f"binary_cross_entropy_with_logits: input shape {input.shape} and target shape {y.shape} differ"
@@ -181,7 +181,7 @@ def binary_cross_entropy_with_logits(
     # |x| = s x and max(-x, 0) = (|x| - x) / 2 with a constant sign s that is +1 at x = 0: the
     # subgradients of relu and abs (0 at 0) would make the slope of softplus(-x) there 0, not -1/2
     xp = backend.get_array_module(input.data)
-    abs_x = input * _new_tensor(xp.where(input.data < 0, -1, 1).astype(input.dtype))
+    abs_x = input * from_array(xp.where(input.data < 0, -1, 1).astype(input.dtype))
     softplus_neg = (abs_x - input) * 0.5 + ops.log(1 + ops.exp(-abs_x))
     coeff = 1 + (pos_weight - 1) * y if pos_weight is not None else 1
     losses = (1 - y) * input + coeff * softplus_neg

@@ -8,7 +8,7 @@ from typing import Iterable
 import numpy
 
 from tinyllm import backend
-from tinyllm.tensor import Tensor, _new_tensor
+from tinyllm.tensor import Tensor, from_array
 
 
 def _grads(parameters: Iterable[Tensor] | Tensor) -> list[Tensor]:
@@ -29,7 +29,7 @@ def clip_grad_norm_(
     """
     grads = _grads(parameters)
     if not grads:
-        return _new_tensor(numpy.zeros((), dtype=backend.DEFAULT_DTYPE))
+        return from_array(numpy.zeros((), dtype=backend.DEFAULT_DTYPE))
     xp = backend.get_array_module(grads[0].data)
     if norm_type == math.inf:
         norms = [xp.abs(g.data).max() for g in grads]
@@ -45,7 +45,7 @@ def clip_grad_norm_(
     coef = min(1.0, float(max_norm) / (float(total) + 1e-6))
     for g in grads:
         g.data *= g.data.dtype.type(coef)
-    return _new_tensor(xp.asarray(total))
+    return from_array(xp.asarray(total))
 
 
 def clip_grad_value_(parameters: Iterable[Tensor] | Tensor, clip_value: float) -> None:

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 import numpy
 
 from tinyllm import backend, ops
-from tinyllm.tensor import Tensor, _new_tensor
+from tinyllm.tensor import Tensor, from_array
 
 
 class PackedSequence(NamedTuple):
@@ -122,7 +122,7 @@ def pack_padded_sequence(
 
 def _packed(data: Tensor, sizes: Any, sorted_idx: Any, unsorted_idx: Any) -> PackedSequence:
     def as_tensor(a: Any) -> Tensor | None:
-        return None if a is None else _new_tensor(numpy.asarray(a, dtype=numpy.int64))
+        return None if a is None else from_array(numpy.asarray(a, dtype=numpy.int64))
 
     return PackedSequence(data, as_tensor(sizes), as_tensor(sorted_idx), as_tensor(unsorted_idx))  # type: ignore[arg-type]
 
@@ -145,8 +145,8 @@ def pad_packed_sequence(
     order = numpy.arange(B) if sequence.sorted_indices is None else sequence.sorted_indices.numpy()
     index = padded_source_rows(order, sizes, T, batch_first)
     xp = backend.get_array_module(data.data)
-    pad = _new_tensor(xp.full((1, *data.shape[1:]), padding_value, dtype=data.dtype))
+    pad = from_array(xp.full((1, *data.shape[1:]), padding_value, dtype=data.dtype))
     padded = ops.getitem(ops.cat([data, pad], 0), _on_device(index, data))
     lengths = numpy.empty(B, dtype=numpy.int64)
     lengths[order] = sorted_lengths(sizes)
-    return padded, _new_tensor(lengths)
+    return padded, from_array(lengths)

@@ -34,6 +34,9 @@ Shape = tuple[int, ...]
 #: How far float inputs stay from a sample's kinks (far beyond gradcheck's step of 1e-6).
 KINK_MARGIN = 0.1
 
+#: Public ops that return no gradient (integer results): the registry has no spec for them.
+NOT_DIFFERENTIABLE = ("argmax", "argmin")
+
 #: Function classes that only a GPU machine can apply, and why; every other Function
 #: subclass in tinyllm.ops must be applied by some sample.
 GPU_ONLY_FUNCTIONS = {
