@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import sys
 
 import numpy as np
 import pytest
@@ -225,38 +224,3 @@ def test_scatter_add_with_a_tuple_index_into_a_matrix() -> None:
     rows, cols = np.array([1, 1, 0]), np.array([2, 2, 0])
     backend.scatter_add(target, (rows, cols), np.array([10.0, 20.0, 5.0]))
     np.testing.assert_array_equal(target, [[6.0, 1.0, 1.0], [1.0, 1.0, 31.0]])
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt exists on Linux only")
-def test_keep_freed_memory_applies_on_linux_and_can_be_repeated() -> None:
-    assert backend.keep_freed_memory() is True
-    assert backend.keep_freed_memory() is True
-    a = np.ones(1 << 20)  # allocations still work, and are freed
-    del a
-
-
-def test_set_num_threads_limits_blas_and_rejects_nonsense() -> None:
-    before = backend.get_num_threads()
-    try:
-        backend.set_num_threads(1)
-        assert backend.get_num_threads() == 1
-        a = np.arange(64.0).reshape(8, 8)
-        np.testing.assert_array_equal(a @ np.eye(8), a)  # products still work on one thread
-    finally:
-        backend.set_num_threads(before)
-    assert backend.get_num_threads() == before
-    for bad in (0, -2, 1.5):
-        with pytest.raises(ValueError, match="n must be a positive integer"):
-            backend.set_num_threads(bad)
-
-
-def test_a_lesson_runs_on_the_threads_it_is_given() -> None:
-    from tinyllm import lessons
-
-    before = backend.get_num_threads()
-    try:
-        assert lessons.options("lessons/00_x.py", ["--quick"]).threads == 1 and backend.get_num_threads() == 1
-        lessons.options("lessons/00_x.py", ["--threads", "2"])
-        assert backend.get_num_threads() == 2
-    finally:
-        backend.set_num_threads(before)

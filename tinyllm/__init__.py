@@ -85,6 +85,6 @@ from tinyllm.tensor import Function, Tensor, enable_grad, is_grad_enabled, no_gr
 
 from tinyllm import nn, optim  # noqa: E402  (they build on everything above)
 
-from tinyllm import data, metrics, train, tune  # noqa: E402
+from tinyllm import data, metrics, runtime, train, tune  # noqa: E402
 
 __version__ = "0.1.0"
