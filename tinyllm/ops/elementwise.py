@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from tinyllm.backend import get_array_module, normal_cdf
+from tinyllm.backend import get_array_module
+from tinyllm.ops.special import normal_cdf
 from tinyllm.tensor import Function
 
 

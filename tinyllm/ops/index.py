@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tinyllm.backend import get_array_module, scatter_add
+from tinyllm.backend import get_array_module
+from tinyllm.ops.scatter import scatter_add
 from tinyllm.tensor import Function
 
 
