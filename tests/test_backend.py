@@ -1,9 +1,9 @@
-"""The backend: device names, seeded random generators, and the special functions NumPy lacks."""
+"""The backend: device names, the array module, seeded random generators."""
 
 from __future__ import annotations
 
-import math
-import sys
+import ast
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -53,6 +53,18 @@ def test_array_module_is_numpy_for_host_arrays() -> None:
     assert backend.array_module(tl.device("cpu")) is np
     assert backend.device_of(a) == "cpu"
     assert backend.to_device(a, tl.device("cpu")) is a  # already there: no copy
+
+
+def test_only_the_backend_imports_cupy() -> None:
+    importers = set()
+    for path in Path(backend.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module or ""]
+            if any(name.split(".")[0] in ("cupy", "cupyx") for name in names):
+                importers.add(path.name)
+    assert importers == {"backend.py"}
 
 
 # ----------------------------------------------------------------------------- random numbers
@@ -141,122 +153,3 @@ def test_same_seed_gives_same_draws_on_every_device(device: str) -> None:
     host = tl.randn(6).tolist()
     tl.manual_seed(9)
     assert tl.randn(6, device=device).tolist() == host
-
-
-# ----------------------------------------------------------------------------- special functions
-
-
-def test_erf_matches_math_erf_on_a_grid() -> None:
-    x = np.linspace(-6.0, 6.0, 2001)
-    expected = np.array([math.erf(v) for v in x])
-    y = backend.erf(x)
-    assert y.dtype == np.float64 and y.shape == x.shape
-    np.testing.assert_allclose(y, expected, rtol=0, atol=1e-15)
-
-
-def test_erf_known_values_and_symmetry() -> None:
-    # erf(1) and erf(0.5) from tables (Abramowitz & Stegun 7.1)
-    x = np.array([0.0, 0.5, 1.0, -1.0, np.inf, -np.inf])
-    np.testing.assert_allclose(
-        backend.erf(x), [0.0, 0.5204998778130465, 0.8427007929497149, -0.8427007929497149, 1.0, -1.0],
-        rtol=1e-15,
-    )  # fmt: skip
-
-
-def test_erf_keeps_float32_and_the_shape() -> None:
-    x = np.linspace(-2.0, 2.0, 12, dtype=np.float32).reshape(3, 4)
-    y = backend.erf(x)
-    assert y.dtype == np.float32 and y.shape == (3, 4)
-    np.testing.assert_allclose(y, [[math.erf(v) for v in row] for row in x.astype(np.float64)], rtol=1e-6)
-
-
-def test_float32_erf_is_within_a_few_float32_units_everywhere() -> None:
-    # dense over both series' ranges and the switch at |x| = 1, plus the tails and specials
-    x = np.concatenate([np.linspace(-9.0, 9.0, 360_001), [0.0, -0.0, 1e-30, -1e-30, 1.0, -1.0]]).astype(np.float32)
-    exact = np.array([math.erf(float(v)) for v in x]).astype(np.float32)
-    y = backend.erf(x)
-    assert y.dtype == np.float32
-    ulps = np.abs(y - exact) / np.spacing(np.maximum(np.abs(exact), np.float32(1e-30)))
-    assert ulps.max() <= 4
-    assert np.all(np.abs(y) <= 1)
-    np.testing.assert_array_equal(backend.erf(np.array([np.inf, -np.inf], dtype=np.float32)), [1.0, -1.0])
-    assert np.isnan(backend.erf(np.array([np.nan], dtype=np.float32)))[0]
-
-
-def test_float32_normal_cdf_is_accurate_to_float32() -> None:
-    x = np.linspace(-12.0, 12.0, 240_001).astype(np.float32)
-    exact = np.array([0.5 * math.erfc(-float(v) / math.sqrt(2.0)) for v in x])
-    y = backend.normal_cdf(x)
-    assert y.dtype == np.float32
-    np.testing.assert_allclose(y, exact, rtol=0, atol=1.2e-7)  # about one unit of float32 at 1
-    body = x >= 0  # where Phi >= 1/2; below, the error is small in absolute terms (what GELU needs)
-    exact32 = exact[body].astype(np.float32)
-    assert (np.abs(y[body] - exact32) / np.spacing(exact32)).max() <= 4
-    float64 = backend.normal_cdf(np.linspace(-3, 3, 7))
-    np.testing.assert_allclose(float64, [0.5 * math.erfc(-v / math.sqrt(2)) for v in range(-3, 4)], rtol=1e-15, atol=1e-16)
-    assert backend.normal_cdf(np.array(0.0, dtype=np.float32)) == 0.5
-    assert backend.erf(np.array(2.0, dtype=np.float32)).shape == ()
-
-
-def test_erf_matches_torch(torch) -> None:
-    x = np.linspace(-4.0, 4.0, 101)
-    np.testing.assert_allclose(backend.erf(x), torch.erf(torch.from_numpy(x)).numpy(), rtol=1e-14, atol=1e-16)
-
-
-def test_scatter_add_accumulates_repeated_indices() -> None:
-    target = np.zeros(4)
-    backend.scatter_add(target, np.array([0, 0, 2, 0]), np.array([1.0, 2.0, 3.0, 4.0]))
-    np.testing.assert_array_equal(target, [7.0, 0.0, 3.0, 0.0])
-
-
-def test_scatter_add_of_whole_rows_sums_repeats_like_add_at() -> None:
-    rng = np.random.default_rng(0)
-    rows = rng.integers(-7, 7, 500)  # repeats, and negative rows counted from the end
-    values = rng.standard_normal((500, 3))
-    expected = np.ones((7, 3))
-    np.add.at(expected, rows, values)
-    target = np.ones((7, 3))
-    backend.scatter_add(target, rows, values)
-    np.testing.assert_allclose(target, expected, rtol=1e-12)
-
-
-def test_scatter_add_with_a_tuple_index_into_a_matrix() -> None:
-    target = np.ones((2, 3))
-    rows, cols = np.array([1, 1, 0]), np.array([2, 2, 0])
-    backend.scatter_add(target, (rows, cols), np.array([10.0, 20.0, 5.0]))
-    np.testing.assert_array_equal(target, [[6.0, 1.0, 1.0], [1.0, 1.0, 31.0]])
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt exists on Linux only")
-def test_keep_freed_memory_applies_on_linux_and_can_be_repeated() -> None:
-    assert backend.keep_freed_memory() is True
-    assert backend.keep_freed_memory() is True
-    a = np.ones(1 << 20)  # allocations still work, and are freed
-    del a
-
-
-def test_set_num_threads_limits_blas_and_rejects_nonsense() -> None:
-    before = backend.get_num_threads()
-    try:
-        backend.set_num_threads(1)
-        assert backend.get_num_threads() == 1
-        a = np.arange(64.0).reshape(8, 8)
-        np.testing.assert_array_equal(a @ np.eye(8), a)  # products still work on one thread
-    finally:
-        backend.set_num_threads(before)
-    assert backend.get_num_threads() == before
-    for bad in (0, -2, 1.5):
-        with pytest.raises(ValueError, match="n must be a positive integer"):
-            backend.set_num_threads(bad)
-
-
-def test_a_lesson_runs_on_the_threads_it_is_given() -> None:
-    from tinyllm import lessons
-
-    before = backend.get_num_threads()
-    try:
-        assert lessons.options("lessons/00_x.py", ["--quick"]).threads == 1 and backend.get_num_threads() == 1
-        lessons.options("lessons/00_x.py", ["--threads", "2"])
-        assert backend.get_num_threads() == 2
-    finally:
-        backend.set_num_threads(before)

@@ -86,6 +86,6 @@ from tinyllm.tensor import Tensor
 
 from tinyllm import nn, optim  # noqa: E402  (they build on everything above)
 
-from tinyllm import data, metrics, train, tune  # noqa: E402
+from tinyllm import data, metrics, runtime, train, tune  # noqa: E402
 
 __version__ = "0.1.0"

@@ -1,26 +1,21 @@
-"""NumPy or CuPy: devices, the array module, random generators.
+"""NumPy or CuPy: devices, the array module, dtypes, random generators.
 
-This is the only module in tinyllm that knows there are two array libraries.
-Everything else asks it for ``xp`` — the module whose functions work on a given
-array — and writes ``xp.exp(x)`` once for both devices.
-
-A device is named like PyTorch's: ``"cpu"``, ``"cuda"`` (the current GPU) or
-``"cuda:N"``. CuPy is imported only when a CUDA device is first asked for, so
-tinyllm installs and runs without it.
+The only module in tinyllm that knows there are two array libraries, and the only
+one that imports CuPy: when a CUDA device is first asked for, so tinyllm runs
+without it. Everything else asks for ``xp``, the module whose functions work on a
+given array, and writes ``xp.exp(x)`` once for both devices. Devices are named as
+in PyTorch: ``"cpu"``, ``"cuda"`` (the current GPU) or ``"cuda:N"``.
 """
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import math
-import sys
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Sequence
 
 import numpy
-import threadpoolctl
+
+# ----------------------------------------------------------------------------- dtypes
 
 float32 = numpy.dtype("float32")
 float64 = numpy.dtype("float64")
@@ -32,6 +27,25 @@ bool_ = numpy.dtype("bool")
 #: The dtype of floating-point tensors made from Python numbers (PyTorch's default).
 DEFAULT_DTYPE = float32
 
+
+def is_floating(dtype: numpy.dtype) -> bool:
+    return dtype.kind == "f"
+
+
+def default_dtype_for(data: Any) -> numpy.dtype | None:
+    """float32 for Python floats (PyTorch's default, not NumPy's float64); None where NumPy's dtype is right.
+
+    Python ints and bools get NumPy's int64 and bool, as in PyTorch; arrays keep their own
+    dtype, so ``tl.tensor(np.zeros(3))`` stays float64.
+    """
+    if hasattr(data, "dtype") or numpy.asarray(data).dtype.kind != "f":
+        return None
+    return DEFAULT_DTYPE
+
+
+# ----------------------------------------------------------------------------- devices
+
+
 CUDA_INSTALL_HINT = 'pip install "tinyllm[cuda]"'
 
 
@@ -39,15 +53,9 @@ class DeviceError(RuntimeError):
     """A device that is unavailable, malformed, or mixed with another one in an op."""
 
 
-# ----------------------------------------------------------------------------- devices
-
-
 @dataclass(frozen=True)
 class Device:
-    """Where a tensor's data lives: ``Device("cpu")`` or ``Device("cuda", 0)``.
-
-    Compares equal to its string form, so ``x.device == "cpu"`` reads naturally.
-    """
+    """Where a tensor's data lives: ``Device("cpu")`` or ``Device("cuda", 0)``, equal to its string form."""
 
     type: str
     index: int | None = None
@@ -66,10 +74,7 @@ class Device:
                 return False
         if not isinstance(other, Device):
             return NotImplemented
-        return (self.type, self.index) == (other.type, other.index)
-
-    def __hash__(self) -> int:
-        return hash((self.type, self.index))
+        return (self.type, self.index) == (other.type, other.index)  # frozen: hashed by the same pair
 
 
 CPU = Device("cpu")
@@ -78,8 +83,7 @@ CPU = Device("cpu")
 def as_device(spec: str | Device) -> Device:
     """Parse ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` into a :class:`Device`.
 
-    ``"cuda"`` means the current GPU and resolves to its index, so that two
-    spellings of the same GPU compare equal.
+    ``"cuda"`` resolves to the current GPU's index, so both spellings of one GPU compare equal.
     """
     if isinstance(spec, Device):
         return spec
@@ -123,13 +127,20 @@ def cupy() -> ModuleType:
     return cp
 
 
+def cupyx() -> ModuleType:
+    """CuPy's extras (``cupyx.scatter_add``, ``cupyx.scipy.special``), for arrays already on a GPU."""
+    cupy()
+    import cupyx.scipy.special  # noqa: PLC0415
+
+    return cupyx
+
+
 def cuda_is_available() -> bool:
     """True when CuPy imports and sees at least one GPU."""
     try:
-        cupy()
+        return cupy() is not None
     except DeviceError:
         return False
-    return True
 
 
 def is_cuda_array(a: Any) -> bool:
@@ -138,9 +149,7 @@ def is_cuda_array(a: Any) -> bool:
 
 def device_of(a: Any) -> Device:
     """The device an array lives on."""
-    if type(a) is numpy.ndarray or not is_cuda_array(a):
-        return CPU
-    return Device("cuda", a.device.id)
+    return CPU if type(a) is numpy.ndarray or not is_cuda_array(a) else Device("cuda", a.device.id)
 
 
 def get_array_module(a: Any) -> ModuleType:
@@ -167,11 +176,9 @@ def to_device(a: Any, dev: Device) -> Any:
 
 def check_same_device(arrays: Sequence[Any], op: str) -> None:
     """Raise a :class:`DeviceError` naming the op and both devices when arrays live apart."""
-    first = arrays[0]
-    if type(first) is numpy.ndarray:  # the common case, kept cheap: all on the host
-        if all(type(a) is numpy.ndarray or not is_cuda_array(a) for a in arrays):
-            return
-    dev = device_of(first)
+    if not any(is_cuda_array(a) for a in arrays):  # the common case, kept cheap: all on the host
+        return
+    dev = device_of(arrays[0])
     for other in arrays[1:]:
         if device_of(other) != dev:
             raise DeviceError(
@@ -180,209 +187,14 @@ def check_same_device(arrays: Sequence[Any], op: str) -> None:
             )
 
 
-# ----------------------------------------------------------------------------- dtypes
-
-
-def is_floating(dtype: numpy.dtype) -> bool:
-    return dtype.kind == "f"
-
-
-def default_dtype_for(data: Any) -> numpy.dtype | None:
-    """The dtype PyTorch would give a tensor made from Python data.
-
-    Python floats become float32 (not NumPy's float64); ints int64; bools bool.
-    Arrays keep their own dtype, so ``tl.tensor(np.zeros(3))`` stays float64.
-    """
-    if hasattr(data, "dtype"):
-        return None
-    probe = numpy.asarray(data)
-    if probe.dtype.kind == "f":
-        return DEFAULT_DTYPE
-    return None
-
-
-# ----------------------------------------------------------------------------- host memory
-
-
-def keep_freed_memory(max_bytes: int = 1 << 30) -> bool:
-    """Ask the C allocator (glibc) to keep freed memory for reuse instead of handing it back.
-
-    A training step allocates and frees the same activation-sized arrays every
-    step. By default glibc gives large freed blocks back to the operating system,
-    and the next step pays a page fault for every 4 KiB it touches again — for a
-    small GPT on a laptop CPU, a fifth of the step. After this call blocks up to
-    32 MiB come from the heap and up to ``max_bytes`` of free heap stays mapped,
-    so the resident memory stays at its peak instead. The setting is
-    process-wide (PyTorch in the same process gains too) and not undone.
-    Returns False where it does not apply (not Linux with glibc).
-    """
-    if not sys.platform.startswith("linux"):
-        return False
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
-        return False
-    m_trim_threshold, m_mmap_threshold = -1, -3
-    ok = mallopt(m_mmap_threshold, 32 << 20) == 1
-    return bool(mallopt(m_trim_threshold, int(max_bytes)) == 1 and ok)
-
-
-def set_num_threads(n: int) -> None:
-    """Let NumPy's BLAS use ``n`` threads for matrix products, process-wide (as ``torch.set_num_threads``).
-
-    Threads pay off for large matrix products (a 1024 x 1024 matmul), but a small
-    model's products are too small to split: the threads then mostly wait for each
-    other, and on a machine with other work running they spin for a core they do
-    not get. The lessons' small models train up to three times faster on one
-    thread (``lessons.options`` sets it; ``--threads`` changes it).
-    """
-    if not isinstance(n, int) or n < 1:
-        raise ValueError(f"set_num_threads: n must be a positive integer, not {n!r}")
-    threadpoolctl.threadpool_limits(limits=n, user_api="blas")
-
-
-def get_num_threads() -> int:
-    """The number of threads NumPy's BLAS uses now (the largest, if several BLAS libraries are loaded)."""
-    pools = [p["num_threads"] for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas"]
-    return max(pools, default=1)
-
-
-# ----------------------------------------------------------------------------- special functions
-
-
-_erf_scalar = numpy.frompyfunc(math.erf, 1, 1)
-
-# Two least-squares Chebyshev fits of degree 6 (references math.erf and math.erfc on
-# 200,001 and 300,001 points), turned into power series; each errs by less than 1e-8,
-# under float32's resolution.
-#: erf(x) / x ~= sum_k ERF_SMALL[k] u^k with u = x^2, for |x| <= 1.
-ERF_SMALL = (
-    1.128379166232738, -0.37612629768903344, 0.11283634662785022, -0.026856071071595173,
-    0.0051929613257727675, -0.0008053786972762974, 8.007011265694094e-05,
-)  # fmt: skip
-#: erfc(x) exp(x^2) ~= sum_k ERFC_LARGE[k] t^k with t = 1 / (1 + x / 2), for x >= 1.
-ERFC_LARGE = (
-    0.0005727582185266981, 0.2740723352595891, 0.32832460018099907, 0.10859337354469512,
-    0.39201362321705024, -0.04729886715565057, -0.05704522022079539,
-)  # fmt: skip
-
-
-def _horner(coeffs: tuple[float, ...], z: Any) -> Any:
-    """sum_k coeffs[k] z^k, updating one array in place."""
-    acc = z * coeffs[-1]
-    acc += coeffs[-2]
-    for c in coeffs[-3::-1]:
-        acc *= z
-        acc += c
-    return acc
-
-
-def erf(x: Any) -> Any:
-    """The error function erf(x) = 2/sqrt(pi) * integral_0^x exp(-t^2) dt, elementwise.
-
-    NumPy has none. float64 host arrays get the C library's ``math.erf``, exact
-    to the last bit but one Python call per element (fine for float64 checks).
-    Other float host arrays — float32 training — get two fitted series: x p(x^2)
-    for |x| <= 1, where 1 - erfc would cancel, and, only for the elements beyond,
-    sign(x) (1 - exp(-x^2) r(1 / (1 + |x|/2))). Their error is about one float32
-    unit, at a few percent of the cost. CuPy has a kernel.
-    """
-    if is_cuda_array(x):
-        from cupyx.scipy.special import erf as cupy_erf  # noqa: PLC0415
-
-        return cupy_erf(x)
-    if x.dtype == numpy.float64 or x.dtype.kind != "f":
-        return numpy.asarray(_erf_scalar(x), dtype=x.dtype)  # a 0-d input gives back a Python float
-    if x.ndim == 0:
-        return erf(x.reshape(1)).reshape(())
-    with numpy.errstate(over="ignore", invalid="ignore"):  # |x| large: the small series overflows, unused
-        out = _horner(ERF_SMALL, x * x)
-        out *= x
-    far = numpy.flatnonzero(numpy.abs(x) > 1)
-    if far.size:
-        xf = x.reshape(-1)[far]
-        out.reshape(-1)[far] = numpy.copysign(1 - _erfc_far(numpy.abs(xf)), xf)
-    return out
-
-
-def _erfc_far(z: Any) -> Any:
-    """erfc(z) for z >= 1 from the fitted series: exp(-z^2) r(1 / (1 + z / 2))."""
-    return numpy.exp(-(z * z)) * _horner(ERFC_LARGE, 1 / (1 + 0.5 * z))
-
-
-#: Phi(x) - 1/2 = x * sum_k NORMAL_CDF_SMALL[k] (x^2)^k for |x| <= sqrt 2: ERF_SMALL with
-#: erf(z) = 2 Phi(z sqrt 2) - 1 folded into the coefficients (one pass fewer for each).
-NORMAL_CDF_SMALL = tuple(c * 0.5 / math.sqrt(2.0) * 0.5**k for k, c in enumerate(ERF_SMALL))
-
-
-def normal_cdf(x: Any) -> Any:
-    """Phi(x) = (1 + erf(x / sqrt 2)) / 2, the standard normal CDF, elementwise (GELU's gate).
-
-    float32 host arrays use the series of :func:`erf` with the scaling folded in
-    (absolute error about one float32 unit at 1, which is what GELU needs; deep in the
-    left tail the relative error grows); other arrays go through :func:`erf`.
-    """
-    if is_cuda_array(x) or x.dtype == numpy.float64 or x.dtype.kind != "f":
-        out = erf(x * (1 / math.sqrt(2.0)))
-        out += 1
-        out *= 0.5
-        return out
-    if x.ndim == 0:
-        return normal_cdf(x.reshape(1)).reshape(())
-    with numpy.errstate(over="ignore", invalid="ignore"):
-        out = _horner(NORMAL_CDF_SMALL, x * x)
-        out *= x
-        out += 0.5
-    far = numpy.flatnonzero(numpy.abs(x) > math.sqrt(2.0))
-    if far.size:
-        xf = x.reshape(-1)[far]
-        tail = 0.5 * _erfc_far(numpy.abs(xf) * (1 / math.sqrt(2.0)))  # Phi(-|x|)
-        out.reshape(-1)[far] = numpy.where(xf > 0, 1 - tail, tail)
-    return out
-
-
-def scatter_add(target: Any, index: Any, values: Any) -> None:
-    """``target[index] += values`` where repeated indices accumulate (unlike ``+=``)."""
-    if is_cuda_array(target):
-        import cupyx  # noqa: PLC0415
-
-        cupyx.scatter_add(target, index, values)
-    elif _is_row_index(index, target) and values.ndim > 1:
-        _scatter_add_rows(target, index, values)
-    else:
-        numpy.add.at(target, index, values)
-
-
-def _is_row_index(index: Any, target: Any) -> bool:
-    return isinstance(index, numpy.ndarray) and index.ndim == 1 and index.dtype.kind in "iu" and target.ndim > 1
-
-
-def _scatter_add_rows(target: Any, rows: Any, values: Any) -> None:
-    """``target[rows] += values`` for whole rows, summing repeated rows first.
-
-    Sort the rows, add up each run of equal ones with ``add.reduceat``, then add
-    each sum once: a few vectorized passes, where ``add.at`` would work row by row.
-    """
-    rows = rows % target.shape[0]  # negative rows count from the end, as in indexing
-    order = numpy.argsort(rows, kind="stable")
-    sorted_rows = rows[order]
-    starts = numpy.flatnonzero(numpy.r_[True, sorted_rows[1:] != sorted_rows[:-1]])
-    target[sorted_rows[starts]] += numpy.add.reduceat(values[order], starts, axis=0)
-
-
-
 # ----------------------------------------------------------------------------- random numbers
 
 
 class Generator:
     """A seeded source of random numbers for one device.
 
-    Draws are made on the host by NumPy's PCG64 and copied to the device, so the
-    same seed gives the same numbers on CPU and GPU — initialization, dropout
-    masks and shuffles agree across devices (at the cost of a host-to-device copy
-    on GPU).
+    Draws are made on the host by NumPy's PCG64 and copied to the device, so one seed gives
+    the same initialization, dropout masks and shuffles on CPU and GPU (for a copy on GPU).
     """
 
     def __init__(self, device: str | Device = "cpu", seed: int | None = None) -> None:

@@ -20,7 +20,7 @@ of the ratio tinyllm / PyTorch (below 1: tinyllm is faster).
 Peak memory is measured apart, each framework in a fresh process: on the CPU the
 rise of the resident set's high-water mark over the first steps (Linux), on a GPU
 the memory pool's high-water mark. The process keeps freed memory for reuse
-(:func:`tinyllm.backend.keep_freed_memory`), which speeds up both frameworks.
+(:func:`tinyllm.runtime.keep_freed_memory`), which speeds up both frameworks.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from typing import Any, Callable
 import numpy
 
 import tinyllm as tl
-from tinyllm import backend
+from tinyllm import backend, runtime
 
 Step = Callable[[], None]
 Builder = Callable[[str], Step]
@@ -367,7 +367,7 @@ def measure_peak_mb(name: str, framework: str, device: str, steps: int = 3) -> f
     """In this process: build the workload, then report how far memory rose, over ``steps``
     steps, above its level before the first step (MB): activations, gradients, optimizer
     state and the framework's own buffers, everything a training step adds to the model."""
-    backend.keep_freed_memory()  # as in the timed runs
+    runtime.keep_freed_memory()  # as in the timed runs
     w = WORKLOADS[name]
     step = (w.tinyllm if framework == "tinyllm" else w.torch)(device)
     if device == "cpu":
@@ -405,7 +405,7 @@ def _peak_in_subprocess(name: str, framework: str, device: str) -> float | None:
 
 def run(names: list[str], device: str = "cpu", quick: bool = False, memory: bool = True) -> list[Result]:
     plan = QUICK if quick else FULL
-    backend.keep_freed_memory()  # for both frameworks alike: see its docstring
+    runtime.keep_freed_memory()  # for both frameworks alike: see its docstring
     results = [time_workload(WORKLOADS[n], device, *plan[n]) for n in names]
     gemm = {r.workload: r for r in results}.get("gemm")
     for r in results:

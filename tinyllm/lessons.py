@@ -47,7 +47,7 @@ def options(script: str, argv: list[str] | None = None) -> argparse.Namespace:
     else:
         args.out = FIGURES_DIR / name
     args.name = name
-    tl.backend.set_num_threads(args.threads)
+    tl.runtime.set_num_threads(args.threads)
     tl.manual_seed(args.seed)
     return args
 

@@ -8,7 +8,8 @@ import numpy
 
 from tinyllm import backend
 from tinyllm.autograd import Function
-from tinyllm.backend import get_array_module, scatter_add
+from tinyllm.backend import get_array_module
+from tinyllm.ops.scatter import scatter_add
 from tinyllm.tensor import Tensor
 
 

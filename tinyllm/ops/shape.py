@@ -14,9 +14,10 @@ from typing import Any, Sequence
 import numpy
 
 from tinyllm.autograd import Function
-from tinyllm.backend import get_array_module, scatter_add
+from tinyllm.backend import get_array_module
 from tinyllm.ops.arguments import dim_index, shape_args
 from tinyllm.ops.elementwise import unbroadcast
+from tinyllm.ops.scatter import scatter_add
 from tinyllm.tensor import Tensor, index_data
 
 
