@@ -59,7 +59,7 @@ def reviews(n: int, seed: int):
     return synthetic_sentiment(n, seed=seed, noise=NOISE, contrast=0.0)
 
 
-tokenizer = WordTokenizer().fit([" ".join(reviews(0, 0).info["vocabulary"])])
+tokenizer = WordTokenizer.fit([" ".join(reviews(0, 0).info["vocabulary"])])
 
 
 def bag_of_words(texts: list[str]) -> tl.Tensor:

@@ -138,7 +138,7 @@ print("saved", plot.save(fig, args.out, "trajectories"))
 
 # %%
 reviews = synthetic_sentiment(1000, seed=args.seed, noise=0.05)
-tokenizer = WordTokenizer().fit(reviews.texts)
+tokenizer = WordTokenizer.fit(reviews.texts)
 batches = DataLoader(encode_labeled(reviews, tokenizer), batch_size=32, shuffle=True, seed=args.seed)
 REAL = {
     "SGD": lambda ps: tl.optim.SGD(ps, lr=0.1),

@@ -52,7 +52,7 @@ started = time.perf_counter()
 noise = 0.2
 data = synthetic_sentiment(4200, seed=args.seed, noise=noise)
 pool, val, _ = train_val_test_split(data, (3200 / 4200, 1000 / 4200, 0.0), seed=args.seed)
-tokenizer = WordTokenizer().fit(pool.texts)
+tokenizer = WordTokenizer.fit(pool.texts)
 pool_set = encode_labeled(pool, tokenizer)
 val_loader = DataLoader(encode_labeled(val, tokenizer), batch_size=1000)
 floor = -(noise * np.log(noise) + (1 - noise) * np.log(1 - noise))

@@ -25,7 +25,7 @@ args = lessons.options(__file__)
 quick = args.quick
 data = synthetic_sentiment(1500 if quick else 3000, seed=args.seed, noise=0.05)
 train, val, _ = train_val_test_split(data, (0.7, 0.3, 0.0), seed=args.seed)
-tokenizer = WordTokenizer().fit(train.texts)
+tokenizer = WordTokenizer.fit(train.texts)
 train_set, val_set = encode_labeled(train, tokenizer), encode_labeled(val, tokenizer)
 print(f"{len(train)} training and {len(val)} validation reviews (best possible accuracy {data.info['bayes_accuracy']})")
 

@@ -63,7 +63,7 @@ def rule(text: str) -> int:
 
 clean = synthetic_sentiment(len(data), seed=args.seed, noise=0.0)  # the same texts, no flipped labels
 assert [rule(t) for t in clean.texts] == clean.labels.tolist()
-tokenizer = WordTokenizer().fit(train.texts)
+tokenizer = WordTokenizer.fit(train.texts)
 train_set, val_set = encode_labeled(train, tokenizer), encode_labeled(val, tokenizer)
 print(f"{len(train)} training, {len(val)} validation, {len(test)} test reviews; "
       f"Bayes accuracy {bayes:.2f}, bag-of-words limit {bow_limit:.2f}")  # fmt: skip
@@ -251,7 +251,7 @@ for i in list(confident[:4]) + list(own[:3]):
 # %%
 source = markov_text(order=2, alphabet="abcdefgh", n_chars=200_000 if quick else 300_000, seed=args.seed,
                      concentration=0.3)  # fmt: skip
-chars = CharTokenizer.fit(source.text)
+chars = CharTokenizer.fit([source.text])
 ids = np.asarray(chars.encode(source.text), dtype=np.int64)
 train_ids, val_ids, test_ids = split_tokens(ids, (0.8, 0.1, 0.1))
 lm = LSTMLanguageModel(chars.vocab_size, 16, 64)

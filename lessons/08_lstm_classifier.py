@@ -80,7 +80,7 @@ started = time.perf_counter()
 # %%
 data = synthetic_sentiment(3000 if quick else 12000, seed=args.seed)
 train, val, test = train_val_test_split(data, (0.7, 0.15, 0.15), seed=args.seed)
-tokenizer = WordTokenizer().fit(train.texts)
+tokenizer = WordTokenizer.fit(train.texts)
 embedding_dim, hidden_dim, n_layers, dropout = (16, 32, 2, 0.2) if quick else (32, 64, 2, 0.2)
 
 model = TextClassifier(tokenizer.vocab_size, embedding_dim, hidden_dim, 2, n_layers, dropout,

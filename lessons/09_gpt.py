@@ -44,7 +44,7 @@ else:
     text, floor = source.text, source.entropy_rate
     print(f"Markov source of order {source.order} over {len(source.alphabet)} characters: "
           f"entropy rate {floor:.4f} nats/char = {source.bits_per_char:.4f} bits/char")
-tokenizer = CharTokenizer.fit(text)
+tokenizer = CharTokenizer.fit([text])
 ids = np.asarray(tokenizer.encode(text), dtype=np.int64)
 train_ids, val_ids, test_ids = split_tokens(ids, (0.8, 0.1, 0.1))
 print(f"{len(ids):,} characters, vocabulary {tokenizer.vocab_size}: {text[:60]!r}...")

@@ -47,7 +47,7 @@ seeds = [args.seed + k for k in range(2 if quick else 3)]
 
 # %%
 NEGATION, EMB, HID = 0.15, 16, 64
-tokenizer = WordTokenizer().fit([" ".join(SENTIMENT_VOCABULARY) + " ."])  # "." ends a review for the LM
+tokenizer = WordTokenizer.fit([" ".join(SENTIMENT_VOCABULARY) + " ."])  # "." ends a review for the LM
 V, PAD = tokenizer.vocab_size, tokenizer.pad_id
 data = {}
 for s in seeds:

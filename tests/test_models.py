@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import numpy as np
 import pytest
 from parity import assert_grads_match, copy_to_torch
@@ -107,10 +109,10 @@ def _torch_gpt(torch, c: GPTConfig):
             self.ln_1 = nn.LayerNorm(c.n_embd, bias=c.bias)
             self.attn = nn.MultiheadAttention(c.n_embd, c.n_head, bias=c.bias, batch_first=True)
             self.ln_2 = nn.LayerNorm(c.n_embd, bias=c.bias)
-            self.mlp = nn.Sequential(
-                nn.Linear(c.n_embd, 4 * c.n_embd, bias=c.bias), nn.GELU(),
-                nn.Linear(4 * c.n_embd, c.n_embd, bias=c.bias), nn.Dropout(0.0),
-            )  # fmt: skip
+            self.mlp = nn.Sequential(OrderedDict(
+                fc=nn.Linear(c.n_embd, 4 * c.n_embd, bias=c.bias), gelu=nn.GELU(),
+                proj=nn.Linear(4 * c.n_embd, c.n_embd, bias=c.bias), dropout=nn.Dropout(0.0),
+            ))  # fmt: skip
 
         def forward(self, x):
             T = x.shape[1]
@@ -174,15 +176,57 @@ def test_gpt_initial_loss_is_near_log_vocab_size() -> None:
     assert loss.item() == pytest.approx(np.log(50), abs=0.05)
 
 
-def test_gpt_init_follows_gpt2() -> None:
+def test_gpt_init_follows_gpt2_scaling_exactly_the_residual_projections_by_name() -> None:
+    tl.manual_seed(0)
     model = GPT(GPTConfig(vocab_size=300, block_size=64, n_layer=4, n_head=4, n_embd=64))
     assert model.lm_head.weight is model.wte.weight
-    assert np.std(model.wte.weight.detach().numpy()) == pytest.approx(0.02, rel=0.05)
-    fc = model.blocks[0].mlp[0]
-    assert np.std(fc.weight.detach().numpy()) == pytest.approx(0.02, rel=0.05)
-    assert np.all(fc.bias.detach().numpy() == 0)
-    proj = model.blocks[0].mlp[2].weight.detach().numpy()
-    assert np.std(proj) == pytest.approx(0.02 / np.sqrt(2 * 4), rel=0.05)
+    residual = 0.02 / np.sqrt(2 * 4)
+    scaled = []
+    for name, p in model.named_parameters():
+        w = p.detach().numpy()
+        if name.endswith("bias"):
+            assert np.all(w == 0), name
+        elif "ln_" in name:
+            assert np.all(w == 1), name
+        elif name.endswith(("attn.out_proj.weight", "mlp.proj.weight")):
+            scaled.append(name)
+            assert np.std(w) == pytest.approx(residual, rel=0.05), name
+        else:
+            assert np.std(w) == pytest.approx(0.02, rel=0.05), name
+    assert scaled == [f"blocks.{i}.{p}.weight" for i in range(4) for p in ("attn.out_proj", "mlp.proj")]
+
+
+def _gpt_run(model: GPT, idx: np.ndarray, targets: np.ndarray, seed: int = 2) -> dict[str, np.ndarray]:
+    model.zero_grad()
+    tl.manual_seed(seed)
+    logits, loss = model(tl.tensor(idx), tl.tensor(targets))
+    loss.backward()
+    result = {"logits": logits.detach().numpy(), "loss": loss.detach().numpy()}
+    result.update({f"{n} grad": p.grad.numpy() for n, p in model.named_parameters()})
+    return result
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.2])
+def test_fused_gpt_equals_composed_on_logits_loss_and_gradients(dropout: float) -> None:
+    config = GPTConfig(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=8, dropout=dropout)
+    fused = GPT(config).double()
+    composed = GPT(GPTConfig(**{**vars(config), "fused": False})).double()
+    composed.load_state_dict(fused.state_dict())
+    rng = np.random.default_rng(1)
+    idx, targets = rng.integers(0, 11, (3, 7)), rng.integers(0, 11, (3, 7))
+
+    got, want = _gpt_run(fused, idx, targets), _gpt_run(composed, idx, targets)
+    assert sorted(got) == sorted(want) and len(got) == 2 + len(list(fused.parameters()))
+    for name in got:
+        np.testing.assert_allclose(got[name], want[name], rtol=0, atol=1e-10, err_msg=name)
+    # the dropout draws agree, and with dropout > 0 they change the loss
+    assert (dropout > 0) == (got["loss"] != _gpt_run(fused.eval(), idx, targets)["loss"])
+
+
+def test_gpt_fused_switch_reaches_every_layer_with_a_twin() -> None:
+    model = GPT(GPTConfig(vocab_size=5, block_size=4, n_layer=2, n_head=1, n_embd=4, fused=False))
+    twins = [m for m in model.modules() if isinstance(m, (tl.nn.LayerNorm, tl.nn.MultiheadSelfAttention))]
+    assert len(twins) == 2 * 3 + 1 and not any(m.fused for m in twins)
 
 
 def test_gpt_is_causal() -> None:

@@ -283,6 +283,38 @@ def test_transformer_block_passes_gradcheck() -> None:
     assert tl.gradcheck(block, [x], params=block).passed
 
 
+def _block_run(block: tl.nn.TransformerBlock, a: np.ndarray, seed: int = 4) -> dict[str, np.ndarray]:
+    block.zero_grad()
+    tl.manual_seed(seed)
+    x = tl.tensor(a, requires_grad=True)
+    out = block(x, tl.tensor(_key_padding_mask()))
+    tl_weighted_sum([out]).backward()
+    result = {"out": out.detach().numpy(), "x grad": x.grad.numpy()}
+    result.update({f"{n} grad": p.grad.numpy() for n, p in block.named_parameters()})
+    return result
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.3])
+def test_fused_transformer_block_equals_composed_given_the_same_seed(dropout: float) -> None:
+    fused = tl.nn.TransformerBlock(C, HEADS, dropout=dropout).double()
+    composed = tl.nn.TransformerBlock(C, HEADS, dropout=dropout, fused=False).double()
+    assert [m.fused for m in (composed.ln_1, composed.attn, composed.ln_2)] == [False] * 3
+    _randomize(fused)
+    composed.load_state_dict(fused.state_dict())
+    a = normal(BATCH, TIME, C)
+
+    got, want = _block_run(fused, a), _block_run(composed, a)
+    assert sorted(got) == sorted(want)
+    for name in got:
+        np.testing.assert_allclose(got[name], want[name], rtol=0, atol=1e-12, err_msg=name)
+    assert (dropout > 0) == (not np.allclose(got["out"], _block_run(fused.eval(), a)["out"]))
+
+
+def test_transformer_block_names_its_mlp_layers() -> None:
+    names = [n for n, _ in tl.nn.TransformerBlock(4, 2).named_parameters() if n.startswith("mlp.")]
+    assert names == ["mlp.fc.weight", "mlp.fc.bias", "mlp.proj.weight", "mlp.proj.bias"]
+
+
 def test_transformer_block_is_causal() -> None:
     block = tl.nn.TransformerBlock(8, 2).double().eval()
     a = normal(2, 5, 8)

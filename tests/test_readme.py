@@ -20,3 +20,8 @@ def test_readme_workflow_example_runs_and_reaches_near_the_known_best(capsys) ->
 
 def test_readme_first_example_runs() -> None:
     exec(compile(_python_blocks()[0], "README.md", "exec"), {})  # noqa: S102
+
+
+def test_readme_tokenizer_example_runs() -> None:
+    block = next(b for b in _python_blocks() if "BPETokenizer.fit(" in b)
+    exec(compile(block, "README.md", "exec"), {})  # noqa: S102 (README's own example)

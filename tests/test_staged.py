@@ -7,7 +7,7 @@ import pytest
 from parity import assert_grads_match, copy_to_torch
 
 import tinyllm as tl
-from tinyllm.models import LSTMLanguageModel, TextClassifier
+from tinyllm.models import LSTMLanguageModel, TextClassifier, next_token_loss
 from tinyllm.optim import SGD, Adam, SwitchOptimizer
 from tinyllm.train import fit
 
@@ -52,6 +52,26 @@ def test_lstm_language_model_passes_gradcheck_and_is_causal() -> None:
     a, b = model(idx)[0].detach().numpy(), model(changed)[0].detach().numpy()
     np.testing.assert_array_equal(a[:, :2], b[:, :2])
     assert not np.allclose(a[:, 2], b[:, 2])
+
+
+def test_fused_lstm_language_model_equals_composed_on_loss_and_gradients() -> None:
+    fused = LSTMLanguageModel(7, 3, 5, n_layers=2).double()
+    composed = LSTMLanguageModel(7, 3, 5, n_layers=2, fused=False).double()
+    composed.load_state_dict(fused.state_dict())
+    idx, targets = _ids(7, (2, 4), 0), _ids(7, (2, 4), 1)
+    losses = []
+    for model in (fused, composed):
+        _, loss = model(tl.tensor(idx), targets)  # targets as an array are fine too
+        loss.backward()
+        losses.append(loss.item())
+    assert losses[0] == pytest.approx(losses[1], abs=1e-12)
+    for (name, p), q in zip(fused.named_parameters(), composed.parameters()):
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=0, atol=1e-12, err_msg=name)
+
+
+def test_next_token_loss_rejects_targets_that_do_not_match_the_logits() -> None:
+    with pytest.raises(ValueError, match=r"targets of shape \(2, 3\) do not match the logits' \(2, 4\)"):
+        next_token_loss(tl.zeros(2, 4, 5), np.zeros((2, 3), dtype=np.int64))
 
 
 def test_lstm_language_model_rejects_a_flat_sequence() -> None:

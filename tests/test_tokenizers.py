@@ -25,7 +25,7 @@ TEXT = (
 
 @pytest.fixture(scope="module")
 def bpe() -> BPETokenizer:
-    return BPETokenizer.train(TEXT, 300)
+    return BPETokenizer.fit([TEXT], vocab_size=300)
 
 
 def _vocabulary(tokenizer: CharTokenizer | WordTokenizer) -> list[str]:
@@ -66,21 +66,24 @@ def test_char_vocabulary_is_specials_then_sorted_distinct_characters() -> None:
     assert CharTokenizer("hello").pad_id is None
 
 
-def test_char_fit_reads_the_characters_of_a_text() -> None:
-    tokenizer = CharTokenizer.fit("banana")
-    assert tokenizer.encode("nab") == CharTokenizer(["n", "a", "b"]).encode("nab") == [2, 0, 1]
-    assert tokenizer.vocab_size == 3
+def test_char_fit_reads_the_distinct_characters_of_all_texts_sorted() -> None:
+    # "banana" and "band" hold a b d n; sorted, they are ids 0 1 2 3 (the old fit("bananaband") too)
+    tokenizer = CharTokenizer.fit(["banana", "band"])
+    assert _vocabulary(tokenizer) == ["a", "b", "d", "n"]
+    assert tokenizer.encode("nab") == CharTokenizer(["n", "a", "b", "d"]).encode("nab") == [3, 0, 1]
+    from_iterator = CharTokenizer.fit(iter(["ba", "", "c"]), specials=["<pad>"])
+    assert _vocabulary(from_iterator) == ["<pad>", "a", "b", "c"]
 
 
 @SETTINGS
 @given(text=st.text(alphabet=sorted(set(TEXT))))
 def test_char_round_trips_any_text_of_known_characters(text: str) -> None:
-    tokenizer = CharTokenizer.fit(TEXT)
+    tokenizer = CharTokenizer.fit([TEXT])
     assert tokenizer.decode(tokenizer.encode(text)) == text
 
 
 def test_char_unknown_character_raises_value_error_naming_it_and_its_position() -> None:
-    tokenizer = CharTokenizer.fit("abc")
+    tokenizer = CharTokenizer.fit(["abc"])
     with pytest.raises(ValueError, match=r"character 'é' \(U\+00E9\) at position 3"):
         tokenizer.encode("abcé")
 
@@ -112,57 +115,61 @@ def test_char_rejects_bad_characters_and_specials(chars, specials, message: str)
 
 
 def test_word_splits_words_and_punctuation_and_lowercases() -> None:
-    assert WordTokenizer().tokenize("Don't stop, Bob!") == ["don", "'", "t", "stop", ",", "bob", "!"]
-    assert WordTokenizer(lower=False).tokenize("Hi  there.") == ["Hi", "there", "."]
+    assert WordTokenizer(["a"]).tokenize("Don't stop, Bob!") == ["don", "'", "t", "stop", ",", "bob", "!"]
+    assert WordTokenizer(["a"], lower=False).tokenize("Hi  there.") == ["Hi", "there", "."]
 
 
 def test_word_vocabulary_is_pad_unk_then_most_frequent_with_ties_alphabetical() -> None:
-    tokenizer = WordTokenizer().fit(["b a c", "c b", "c"])  # c: 3, b: 2, a: 1
+    tokenizer = WordTokenizer.fit(["b a c", "c b", "c"])  # c: 3, b: 2, a: 1
     assert _vocabulary(tokenizer) == ["<pad>", "<unk>", "c", "b", "a"]
     assert (tokenizer.pad_id, tokenizer.unk_id) == (0, 1)
-    assert _vocabulary(WordTokenizer().fit(["zebra apple mango"]))[2:] == ["apple", "mango", "zebra"]
+    assert _vocabulary(WordTokenizer.fit(["zebra apple mango"]))[2:] == ["apple", "mango", "zebra"]
 
 
 def test_word_unknown_words_map_to_unk_and_case_is_folded_when_lower() -> None:
-    tokenizer = WordTokenizer().fit(["the cat sat"])
+    tokenizer = WordTokenizer.fit(["the cat sat"])
     assert tokenizer.encode("The CAT flew") == [4, 2, 1]  # vocabulary: <pad> <unk> cat sat the
-    cased = WordTokenizer(lower=False).fit(["the cat sat"])
+    cased = WordTokenizer.fit(["the cat sat"], lower=False)
     assert cased.encode("The cat") == [1, cased.encode("cat")[0]]
 
 
 def test_word_min_freq_drops_rarer_words() -> None:
-    tokenizer = WordTokenizer(min_freq=2).fit(["a a a b b c", "d"])
+    tokenizer = WordTokenizer.fit(["a a a b b c", "d"], min_freq=2)
     assert tokenizer.vocab_size == 4
     assert tokenizer.encode("a b c d") == [2, 3, 1, 1]
 
 
 def test_word_max_size_caps_the_vocabulary_including_specials_keeping_the_most_frequent() -> None:
-    tokenizer = WordTokenizer(max_size=4).fit(["a a a b b c c d"])  # b and c tie at 2: b wins
+    tokenizer = WordTokenizer.fit(["a a a b b c c d"], max_size=4)  # b and c tie at 2: b wins
     assert tokenizer.vocab_size == 4
     assert tokenizer.decode(tokenizer.encode("a b c d")) == "a b <unk> <unk>"
 
 
 def test_word_decode_joins_tokens_with_spaces_and_is_not_an_exact_inverse() -> None:
-    tokenizer = WordTokenizer().fit(["Hello, world!"])
+    tokenizer = WordTokenizer.fit(["Hello, world!"])
     assert tokenizer.decode(tokenizer.encode("Hello,   World!")) == "hello , world !"
     assert tokenizer.decode([0, 1]) == "<pad> <unk>"
 
 
+def test_word_constructor_takes_the_words_in_id_order() -> None:
+    tokenizer = WordTokenizer(["the", "cat"])
+    assert _vocabulary(tokenizer) == ["<pad>", "<unk>", "the", "cat"]
+    assert tokenizer.encode("The dog") == [2, 1]
+
+
 def test_word_errors_say_what_is_wrong() -> None:
-    with pytest.raises(RuntimeError, match=r"encode: the vocabulary is empty; call fit\(texts\) first"):
-        WordTokenizer().encode("hi")
-    with pytest.raises(RuntimeError, match=r"save: the vocabulary is empty; call fit\(texts\) first"):
-        WordTokenizer().save("unused.json")
-    with pytest.raises(TypeError, match="got one str; wrap it in a list"):
-        WordTokenizer().fit("a whole text")
+    with pytest.raises(ValueError, match="words must be a non-empty list of str"):
+        WordTokenizer([])
+    with pytest.raises(ValueError, match="contain duplicates or the specials"):
+        WordTokenizer(["a", "<unk>"])
     with pytest.raises(ValueError, match="min_freq=3 times .*'a', occurs 2 times"):
-        WordTokenizer(min_freq=3).fit(["a a b"])
-    with pytest.raises(ValueError, match="no tokens"):
-        WordTokenizer().fit(["", "  "])
+        WordTokenizer.fit(["a a b"], min_freq=3)
     with pytest.raises(ValueError, match="max_size must be None or an int > 2"):
-        WordTokenizer(max_size=2)
+        WordTokenizer.fit(["a"], max_size=2)
     with pytest.raises(ValueError, match="min_freq must be an int >= 1"):
-        WordTokenizer(min_freq=0)
+        WordTokenizer.fit(["a"], min_freq=0)
+    with pytest.raises(TypeError, match="lower must be True or False"):
+        WordTokenizer.fit(["a"], lower="yes")
 
 
 # ----------------------------------------------------------------------------- BPETokenizer
@@ -177,18 +184,32 @@ def test_bpe_hand_checked_merges_on_aaabdaaabac() -> None:
     #   merge 3: (256, 257) -> 258          258 d 258 a c
     #   all pairs occur once; the smallest is (97, 99)
     #   merge 4: (97, 99) -> 259            258 d 258 259
-    tokenizer = BPETokenizer.train("aaabdaaabac", 260)
+    # These merges are what the old BPETokenizer.train("aaabdaaabac", 260) learned too.
+    tokenizer = BPETokenizer.fit(["aaabdaaabac"], vocab_size=260)
     assert tokenizer.merges == [(97, 97), (97, 98), (256, 257), (97, 99)]
     assert tokenizer.encode("aaabdaaabac") == [258, 100, 258, 259]
     assert tokenizer.token_bytes(258) == b"aaab"
-    assert BPETokenizer.train("aaabdaaabac", 259).encode("aaabdaaabac") == [258, 100, 258, 97, 99]
+    assert BPETokenizer.fit(["aaabdaaabac"], vocab_size=259).encode("aaabdaaabac") == [258, 100, 258, 97, 99]
 
 
 def test_bpe_matches_a_naive_trainer_that_recounts_every_pair_before_each_merge() -> None:
     merges, ids = _naive_bpe(TEXT, 330)
-    tokenizer = BPETokenizer.train(TEXT, 330)
+    tokenizer = BPETokenizer.fit([TEXT], vocab_size=330)
     assert tokenizer.merges == merges
     assert tokenizer.encode(TEXT) == ids
+
+
+def test_bpe_merges_never_cross_from_one_text_into_the_next() -> None:
+    # As one text "abab" is one chunk: ab x2 -> 256, then (256, 256) -> 257.
+    # As two texts each "ab" is its own chunk: ab x2 -> 256, then no pair is left.
+    assert BPETokenizer.fit(["abab"], vocab_size=1000).merges == [(97, 98), (256, 256)]
+    assert BPETokenizer.fit(["ab", "ab"], vocab_size=1000).merges == [(97, 98)]
+
+
+def test_bpe_lines_learn_what_their_text_learns_when_they_split_at_chunk_boundaries() -> None:
+    # TEXT's line breaks end a chunk anyway ("mat.\n" | "Then" -> ".", "\n", "Then").
+    lines = TEXT.splitlines(keepends=True)
+    assert BPETokenizer.fit(lines, vocab_size=330).merges == BPETokenizer.fit([TEXT], vocab_size=330).merges
 
 
 def test_bpe_merges_reduce_the_token_count_of_the_training_text(bpe: BPETokenizer) -> None:
@@ -209,7 +230,7 @@ def test_bpe_merges_do_not_cross_chunk_boundaries(bpe: BPETokenizer) -> None:
 
 
 def test_bpe_training_is_deterministic() -> None:
-    assert BPETokenizer.train(TEXT, 300).merges == BPETokenizer.train(TEXT, 300).merges
+    assert BPETokenizer.fit([TEXT], vocab_size=300).merges == BPETokenizer.fit([TEXT], vocab_size=300).merges
 
 
 def test_bpe_round_trips_unicode_never_seen_in_training(bpe: BPETokenizer) -> None:
@@ -240,13 +261,13 @@ def test_bpe_unseen_characters_fall_back_to_their_utf8_bytes(bpe: BPETokenizer) 
 
 def test_bpe_vocab_size_counts_bytes_and_merges_and_training_stops_when_no_pair_is_left() -> None:
     assert BPETokenizer().vocab_size == 256
-    assert BPETokenizer.train(TEXT, 300).vocab_size == 300
-    assert BPETokenizer.train("ab ab", 1000).merges == [(97, 98), (32, 256)]
+    assert BPETokenizer.fit([TEXT], vocab_size=300).vocab_size == 300
+    assert BPETokenizer.fit(["ab ab"], vocab_size=1000).merges == [(97, 98), (32, 256)]
 
 
 def test_bpe_errors_say_what_is_wrong(bpe: BPETokenizer) -> None:
     with pytest.raises(ValueError, match="vocab_size must be an int >= 256"):
-        BPETokenizer.train(TEXT, 100)
+        BPETokenizer.fit([TEXT], vocab_size=100)
     with pytest.raises(ValueError, match=r"'\\ud800' at position 3 is a lone surrogate"):
         bpe.encode("ab \ud800")
     with pytest.raises(ValueError, match="id 300 at position 1 is outside the vocabulary 0..299"):
@@ -260,9 +281,9 @@ def test_bpe_errors_say_what_is_wrong(bpe: BPETokenizer) -> None:
 
 def _all_three() -> dict[str, object]:
     return {
-        "CharTokenizer": CharTokenizer.fit(TEXT, specials=["<pad>"]),
-        "WordTokenizer": WordTokenizer(min_freq=2, max_size=10).fit(TEXT.splitlines()),
-        "BPETokenizer": BPETokenizer.train(TEXT, 300),
+        "CharTokenizer": CharTokenizer.fit([TEXT], specials=["<pad>"]),
+        "WordTokenizer": WordTokenizer.fit(TEXT.splitlines(), min_freq=2, max_size=10),
+        "BPETokenizer": BPETokenizer.fit([TEXT], vocab_size=300),
     }
 
 
@@ -286,6 +307,21 @@ def test_vocab_size_and_repr_show_the_size() -> None:
     assert repr(tokenizers["WordTokenizer"]) == "WordTokenizer(vocab_size=10)"
 
 
+@pytest.mark.parametrize("cls", [CharTokenizer, WordTokenizer, BPETokenizer])
+def test_fit_rejects_one_str_and_items_that_are_not_texts(cls: type) -> None:
+    options = {"vocab_size": 300} if cls is BPETokenizer else {}
+    with pytest.raises(TypeError, match=rf"{cls.__name__}.fit: .*got one str; wrap it in a list: \[text\]"):
+        cls.fit("the cat", **options)
+    with pytest.raises(TypeError, match=r"expected texts \(str\), got int at position 1"):
+        cls.fit(["the cat", 7], **options)
+
+
+@pytest.mark.parametrize("cls", [CharTokenizer, WordTokenizer])
+def test_fit_on_texts_without_content_says_so(cls: type) -> None:
+    with pytest.raises(ValueError, match=f"{cls.__name__}.fit: the texts contain no"):
+        cls.fit(["", ""] if cls is CharTokenizer else ["", "  "])
+
+
 @pytest.mark.parametrize("name", ["CharTokenizer", "WordTokenizer", "BPETokenizer"])
 def test_encode_batch_encodes_each_text_and_rejects_a_single_str(name: str) -> None:
     tokenizer = _all_three()[name]
@@ -297,17 +333,25 @@ def test_encode_batch_encodes_each_text_and_rejects_a_single_str(name: str) -> N
 
 def test_load_of_the_wrong_type_names_the_file_and_both_types(tmp_path: Path) -> None:
     path = tmp_path / "word.json"
-    WordTokenizer().fit(["a b"]).save(path)
+    WordTokenizer.fit(["a b"]).save(path)
     with pytest.raises(
         ValueError, match=f"BPETokenizer.load: {re.escape(str(path))} holds a 'WordTokenizer', "
     ):
         BPETokenizer.load(path)
 
 
-def _word(lower: str = "true", max_size: str = "null", words: str = '["a"]') -> str:
+def _word(lower: str = "true", words: str = '["a"]') -> str:
     """A saved WordTokenizer's JSON with one field replaced."""
-    fields = f'"lower": {lower}, "min_freq": 1, "max_size": {max_size}, "words": {words}'
-    return '{"type": "WordTokenizer", ' + fields + "}"
+    return '{"type": "WordTokenizer", ' + f'"lower": {lower}, "words": {words}' + "}"
+
+
+def test_word_load_reads_files_that_also_hold_the_fit_options(tmp_path: Path) -> None:
+    # Files saved when min_freq and max_size were the tokenizer's settings hold them too.
+    path = tmp_path / "old.json"
+    path.write_text('{"type": "WordTokenizer", "lower": false, "min_freq": 2, "max_size": 4, '
+                    '"words": ["b", "a"]}', encoding="utf-8")  # fmt: skip
+    tokenizer = WordTokenizer.load(path)
+    assert (_vocabulary(tokenizer), tokenizer.lower) == (["<pad>", "<unk>", "b", "a"], False)
 
 
 @pytest.mark.parametrize(
@@ -320,8 +364,8 @@ def _word(lower: str = "true", max_size: str = "null", words: str = '["a"]') -> 
         (BPETokenizer, '{"type": "BPETokenizer", "merges": "abc"}', "field 'merges' is 'abc', expected list"),
         (BPETokenizer, '{"type": "BPETokenizer", "merges": [[97, 300]]}', "merge 0 is \\[97, 300\\]"),
         (WordTokenizer, _word(lower="1"), "field 'lower' is 1, expected bool"),
-        (WordTokenizer, _word(words="[]"), "field 'words' must be a non-empty list"),
-        (WordTokenizer, _word(max_size='"9"'), "field 'max_size' is '9', expected int or NoneType"),
+        (WordTokenizer, _word(words="[]"), "words must be a non-empty list"),
+        (WordTokenizer, '{"type": "WordTokenizer", "words": ["a"]}', "field 'lower' is missing"),
     ],
 )  # fmt: skip
 def test_load_of_a_malformed_file_raises_value_error_naming_it(

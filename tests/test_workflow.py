@@ -38,7 +38,7 @@ def test_a_plain_text_file_trains_a_char_level_model_end_to_end(tmp_path) -> Non
     path = tmp_path / "corpus.txt"
     path.write_text("".join(lines * 20), encoding="utf-8")
     text = read_text(path)
-    tokenizer = CharTokenizer.fit(text)
+    tokenizer = CharTokenizer.fit([text])
     ids = np.asarray(tokenizer.encode(text))
     train, val, _ = split_tokens(ids, (0.8, 0.1, 0.1))
     tl.manual_seed(0)

@@ -1,5 +1,17 @@
 """Tokenizers: text to token ids and back, by character, by word, and by learned byte pairs.
 
+All three are built the same way, from an iterable of texts with options as keywords::
+
+    CharTokenizer.fit(texts, specials=["<pad>"])
+    WordTokenizer.fit(texts, lower=True, min_freq=2, max_size=10_000)
+    BPETokenizer.fit(texts, vocab_size=512)
+
+One str where the texts are expected is a TypeError (iterating it would give its
+characters, each taken as a text): pass ``[text]``. Each text is learned from on its
+own, so nothing spans two texts (no BPE merge glues the end of one to the start of the
+next). The constructors build a tokenizer from a known vocabulary instead:
+``CharTokenizer(chars)``, ``WordTokenizer(words)``, ``BPETokenizer(merges)``.
+
 All three share one interface: ``encode(text) -> list[int]``, ``decode(ids) -> str``,
 ``encode_batch(texts)``, ``vocab_size``, ``id_to_token(id)``, ``save(path)`` and the
 classmethod ``load(path)`` (JSON with a ``"type"`` field), and a repr with the vocabulary size.
@@ -34,9 +46,15 @@ from typing import Any
 PathLike = str | os.PathLike[str]
 
 
-def _check_texts(fn: str, texts: Iterable[str]) -> None:
+def _check_texts(fn: str, texts: Iterable[str]) -> list[str]:
+    """``texts`` as a list, or a TypeError for one str (a common slip) or an item that is not a str."""
     if isinstance(texts, str):
         raise TypeError(f"{fn}: expected an iterable of texts, got one str; wrap it in a list: [text]")
+    texts = list(texts)
+    for position, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(f"{fn}: expected texts (str), got {type(text).__name__} at position {position}")
+    return texts
 
 
 def _check_ids(fn: str, ids: Iterable[int], vocab_size: int) -> list[int]:
@@ -75,8 +93,7 @@ class BaseTokenizer:
 
     def encode_batch(self, texts: Iterable[str]) -> list[list[int]]:
         """``[encode(text) for text in texts]``."""
-        _check_texts(f"{type(self).__name__}.encode_batch", texts)
-        return [self.encode(text) for text in texts]
+        return [self.encode(text) for text in _check_texts(f"{type(self).__name__}.encode_batch", texts)]
 
     def _to_json(self) -> dict[str, Any]:
         raise NotImplementedError
@@ -119,11 +136,11 @@ class BaseTokenizer:
 class CharTokenizer(BaseTokenizer):
     """One token per character: ids are the specials, then the distinct characters sorted.
 
-    ``CharTokenizer("hello")`` and ``CharTokenizer.fit("hello")`` both give the vocabulary
-    ``e h l o``. Specials (e.g. ``"<pad>"``, at least two characters long so they cannot
-    be mistaken for a character) take the first ids; ``encode`` never produces them,
-    ``decode`` writes them out as their names. A character outside the vocabulary is an
-    error that names it and its position in the text.
+    ``CharTokenizer("hello")`` and ``CharTokenizer.fit(["he", "llo"])`` both give the
+    vocabulary ``e h l o``. Specials (e.g. ``"<pad>"``, at least two characters long so
+    they cannot be mistaken for a character) take the first ids; ``encode`` never produces
+    them, ``decode`` writes them out as their names. A character outside the vocabulary is
+    an error that names it and its position in the text.
     """
 
     def __init__(self, chars: Iterable[str], specials: Sequence[str] = ()) -> None:
@@ -146,11 +163,13 @@ class CharTokenizer(BaseTokenizer):
         self._stoi = {token: i for i, token in enumerate(self._itos)}
 
     @classmethod
-    def fit(cls, text: str, specials: Sequence[str] = ()) -> CharTokenizer:
-        """The tokenizer of the distinct characters in ``text``."""
-        if not text:
-            raise ValueError("CharTokenizer.fit: the text is empty")
-        return cls(text, specials)
+    def fit(cls, texts: Iterable[str], *, specials: Sequence[str] = ()) -> CharTokenizer:
+        """The tokenizer of the distinct characters in ``texts``, after the ``specials``."""
+        fn = "CharTokenizer.fit"
+        chars = {c for text in _check_texts(fn, texts) for c in text}
+        if not chars:
+            raise ValueError(f"{fn}: the texts contain no characters")
+        return cls(chars, specials)
 
     @property
     def vocab_size(self) -> int:
@@ -198,68 +217,67 @@ class WordTokenizer(BaseTokenizer):
     """One token per word or punctuation mark, from a vocabulary fitted on texts.
 
     Texts are split by ``WORD_PATTERN`` (``"Don't stop!"`` -> ``don ' t stop !``), after
-    lowercasing when ``lower``. ``fit(texts)`` keeps the words seen at least ``min_freq``
-    times, most frequent first with ties in alphabetical order, cut so that the whole
-    vocabulary (including the two specials) has at most ``max_size`` tokens. Ids:
-    ``<pad>`` = 0, ``<unk>`` = 1, then the words; a word outside the vocabulary
-    encodes as ``<unk>``. ``decode`` joins tokens with single spaces, so it is not an
-    exact inverse of ``encode``.
+    lowercasing when ``lower``. ``WordTokenizer.fit(texts, min_freq=..., max_size=...)``
+    keeps the words seen at least ``min_freq`` times, most frequent first with ties in
+    alphabetical order, cut so that the whole vocabulary (including the two specials) has
+    at most ``max_size`` tokens. Ids: ``<pad>`` = 0, ``<unk>`` = 1, then the words; a word
+    outside the vocabulary encodes as ``<unk>``. ``decode`` joins tokens with single
+    spaces, so it is not an exact inverse of ``encode``.
     """
 
     pad_id = 0
     unk_id = 1
     SPECIALS = ("<pad>", "<unk>")
 
-    def __init__(self, lower: bool = True, min_freq: int = 1, max_size: int | None = None) -> None:
+    def __init__(self, words: Sequence[str], lower: bool = True) -> None:
+        """A tokenizer whose ids are ``<pad>``, ``<unk>``, then ``words`` in the order given."""
         fn = "WordTokenizer"
+        if not isinstance(lower, bool):
+            raise TypeError(f"{fn}: lower must be True or False, not {lower!r}")
+        words = list(words)
+        if not words or not all(isinstance(w, str) for w in words):
+            raise ValueError(f"{fn}: words must be a non-empty list of str, not {words!r}")
+        self.lower = lower
+        self._itos = [*self.SPECIALS, *words]
+        self._stoi = {token: i for i, token in enumerate(self._itos)}
+        if len(self._stoi) != len(self._itos):
+            raise ValueError(f"{fn}: words {words} contain duplicates or the specials {self.SPECIALS}")
+
+    @classmethod
+    def fit(
+        cls, texts: Iterable[str], *, lower: bool = True, min_freq: int = 1, max_size: int | None = None
+    ) -> WordTokenizer:
+        """The tokenizer of the words of ``texts`` seen at least ``min_freq`` times, at most ``max_size`` ids."""
+        fn = "WordTokenizer.fit"
         if not isinstance(lower, bool):
             raise TypeError(f"{fn}: lower must be True or False, not {lower!r}")
         if not isinstance(min_freq, int) or min_freq < 1:
             raise ValueError(f"{fn}: min_freq must be an int >= 1, not {min_freq!r}")
-        if max_size is not None and (not isinstance(max_size, int) or max_size <= len(self.SPECIALS)):
+        if max_size is not None and (not isinstance(max_size, int) or max_size <= len(cls.SPECIALS)):
             raise ValueError(f"{fn}: max_size must be None or an int > 2 (room for <pad>, <unk> and words), "
                              f"not {max_size!r}")  # fmt: skip
-        self.lower, self.min_freq, self.max_size = lower, min_freq, max_size
-        self._set_words([])
-
-    def _set_words(self, words: Sequence[str]) -> None:
-        self._itos = [*self.SPECIALS, *words]
-        self._stoi = {token: i for i, token in enumerate(self._itos)}
-        if len(self._stoi) != len(self._itos):
-            raise ValueError(f"words {list(words)} contain duplicates or the specials {self.SPECIALS}")
+        counts = Counter(token for text in _check_texts(fn, texts) for token in _split(text, lower))
+        if not counts:
+            raise ValueError(f"{fn}: the texts contain no tokens")
+        kept = sorted((w for w, n in counts.items() if n >= min_freq), key=lambda w: (-counts[w], w))
+        if not kept:
+            word, n = counts.most_common(1)[0]
+            raise ValueError(f"{fn}: no token occurs at least min_freq={min_freq} times "
+                             f"(the most frequent, {word!r}, occurs {n} times)")  # fmt: skip
+        if max_size is not None:
+            kept = kept[: max_size - len(cls.SPECIALS)]
+        return cls(kept, lower)
 
     def tokenize(self, text: str) -> list[str]:
         """The tokens of ``text`` as strings: lowercased if ``lower``, split by ``WORD_PATTERN``."""
-        return WORD_PATTERN.findall(text.lower() if self.lower else text)
-
-    def fit(self, texts: Iterable[str]) -> WordTokenizer:
-        """Build the vocabulary from ``texts`` (replacing any earlier one); returns self."""
-        fn = "WordTokenizer.fit"
-        _check_texts(fn, texts)
-        counts = Counter(token for text in texts for token in self.tokenize(text))
-        if not counts:
-            raise ValueError(f"{fn}: the texts contain no tokens")
-        kept = sorted((w for w, n in counts.items() if n >= self.min_freq), key=lambda w: (-counts[w], w))
-        if not kept:
-            word, n = counts.most_common(1)[0]
-            raise ValueError(f"{fn}: no token occurs at least min_freq={self.min_freq} times "
-                             f"(the most frequent, {word!r}, occurs {n} times)")  # fmt: skip
-        if self.max_size is not None:
-            kept = kept[: self.max_size - len(self.SPECIALS)]
-        self._set_words(kept)
-        return self
+        return _split(text, self.lower)
 
     @property
     def vocab_size(self) -> int:
         return len(self._itos)
 
-    def _check_fitted(self, fn: str) -> None:
-        if self.vocab_size == len(self.SPECIALS):
-            raise RuntimeError(f"{fn}: the vocabulary is empty; call fit(texts) first")
-
     def encode(self, text: str) -> list[int]:
         """One id per token of ``text``; tokens outside the vocabulary become ``unk_id``."""
-        self._check_fitted("WordTokenizer.encode")
         return [self._stoi.get(token, self.unk_id) for token in self.tokenize(text)]
 
     def decode(self, ids: Iterable[int]) -> str:
@@ -270,19 +288,17 @@ class WordTokenizer(BaseTokenizer):
         return self._itos[_check_ids("WordTokenizer.id_to_token", [i], self.vocab_size)[0]]
 
     def _to_json(self) -> dict[str, Any]:
-        self._check_fitted("WordTokenizer.save")
-        return {"lower": self.lower, "min_freq": self.min_freq, "max_size": self.max_size,
-                "words": self._itos[len(self.SPECIALS):]}  # fmt: skip
+        return {"lower": self.lower, "words": self._itos[len(self.SPECIALS) :]}
 
     @classmethod
     def _from_json(cls, data: dict[str, Any]) -> WordTokenizer:
-        tokenizer = cls(_field(data, "lower", bool), _field(data, "min_freq", int),
-                        _field(data, "max_size", (int, type(None))))  # fmt: skip
-        words = _field(data, "words", list)
-        if not words or not all(isinstance(w, str) for w in words):
-            raise ValueError("field 'words' must be a non-empty list of str")
-        tokenizer._set_words(words)
-        return tokenizer
+        # Files saved before fit became a classmethod also hold its min_freq and max_size;
+        # the words already reflect them, so they are not read.
+        return cls(_field(data, "words", list), _field(data, "lower", bool))
+
+
+def _split(text: str, lower: bool) -> list[str]:
+    return WORD_PATTERN.findall(text.lower() if lower else text)
 
 
 # ----------------------------------------------------------------------------- byte pairs
@@ -310,11 +326,12 @@ def _merge(ids: list[int], pair: tuple[int, int], new_id: int) -> list[int]:
 class BPETokenizer(BaseTokenizer):
     """Byte-level byte-pair encoding (BPE): tokens are byte strings learned by merging frequent pairs.
 
-    Training (``BPETokenizer.train(text, vocab_size)``):
+    Training (``BPETokenizer.fit(texts, vocab_size=...)``):
 
-    1. Split the text into chunks with ``CHUNK_PATTERN`` (words with their leading space,
+    1. Split each text into chunks with ``CHUNK_PATTERN`` (words with their leading space,
        punctuation, whitespace). Merges never cross a chunk boundary, so no token glues
-       ``"dog."`` to ``" The"``. Equal chunks are handled once, weighted by their count.
+       ``"dog."`` to ``" The"``, nor the end of one text to the start of the next. Equal
+       chunks are handled once, weighted by their count over all texts.
     2. Write each chunk as its UTF-8 bytes. Ids 0..255 are the byte values themselves,
        so every text can be written and no input is ever unknown.
     3. Count each adjacent pair of ids over all chunks. The most frequent pair (a, b)
@@ -344,13 +361,14 @@ class BPETokenizer(BaseTokenizer):
             self._vocab.append(self._vocab[a] + self._vocab[b])
 
     @classmethod
-    def train(cls, text: str, vocab_size: int) -> BPETokenizer:
-        """Learn ``vocab_size - 256`` merges from ``text`` (see the class docstring)."""
-        if not isinstance(vocab_size, int) or vocab_size < 256:
-            raise ValueError(
-                f"BPETokenizer.train: vocab_size must be an int >= 256 (the bytes), not {vocab_size!r}"
-            )
-        chunk_counts = Counter(CHUNK_PATTERN.findall(text))
+    def fit(cls, texts: Iterable[str], *, vocab_size: int) -> BPETokenizer:
+        """Learn ``vocab_size - 256`` merges from ``texts`` (see the class docstring)."""
+        fn = "BPETokenizer.fit"
+        if not isinstance(vocab_size, int) or isinstance(vocab_size, bool) or vocab_size < 256:
+            raise ValueError(f"{fn}: vocab_size must be an int >= 256 (the bytes), not {vocab_size!r}")
+        chunk_counts = Counter(
+            chunk for text in _check_texts(fn, texts) for chunk in CHUNK_PATTERN.findall(text)
+        )
         words = [list(chunk.encode("utf-8")) for chunk in chunk_counts]
         counts = list(chunk_counts.values())
         # Pair counts are kept up to date instead of recounted: a merge only changes the

@@ -6,11 +6,10 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from tinyllm import backend, ops
-from tinyllm import nn
-from tinyllm.nn import functional as F
-from tinyllm.nn import init
+from tinyllm import backend, nn
 from tinyllm.autograd import no_grad
+from tinyllm.models.losses import next_token_loss
+from tinyllm.nn import init
 from tinyllm.tensor import Tensor, from_array
 
 
@@ -24,6 +23,7 @@ class GPTConfig:
     dropout: float = 0.0
     bias: bool = True  # biases in Linear and LayerNorm layers
     tie_weights: bool = True  # the output layer reuses the token embedding table
+    fused: bool = True  # False: attention, layer norms and the loss composed from primitive ops
 
 
 class GPT(nn.Module):
@@ -35,7 +35,13 @@ class GPT(nn.Module):
     tokens). Initialization as GPT-2: weights N(0, 0.02), biases 0, and the
     projections that write into the residual stream scaled by 1/sqrt(2 n_layer),
     so the stream's variance does not grow with depth.
+
+    ``GPTConfig(fused=False)`` builds the composed twin: the same parameters, and on
+    the same weights the same logits, loss and gradients (tests hold them equal).
     """
+
+    # The projections that write into the residual stream, by the end of their names.
+    RESIDUAL_PROJECTIONS = ("attn.out_proj.weight", "mlp.proj.weight")
 
     def __init__(self, config: GPTConfig) -> None:
         super().__init__()
@@ -47,9 +53,10 @@ class GPT(nn.Module):
         self.wpe = nn.Embedding(c.block_size, c.n_embd)
         self.drop = nn.Dropout(c.dropout)
         self.blocks = nn.ModuleList(
-            nn.TransformerBlock(c.n_embd, c.n_head, c.dropout, c.bias, causal=True) for _ in range(c.n_layer)
+            nn.TransformerBlock(c.n_embd, c.n_head, c.dropout, c.bias, causal=True, fused=c.fused)
+            for _ in range(c.n_layer)
         )
-        self.ln_f = nn.LayerNorm(c.n_embd, bias=c.bias)
+        self.ln_f = nn.LayerNorm(c.n_embd, bias=c.bias, fused=c.fused)
         self.lm_head = nn.Linear(c.n_embd, c.vocab_size, bias=False)
         if c.tie_weights:
             self.lm_head.weight = self.wte.weight
@@ -66,16 +73,16 @@ class GPT(nn.Module):
                 if m.in_proj_bias is not None:
                     init.zeros_(m.in_proj_bias)
         residual_std = 0.02 / math.sqrt(2 * self.config.n_layer)
-        for block in self.blocks:
-            init.normal_(block.attn.out_proj.weight, 0.0, residual_std)
-            init.normal_(block.mlp[2].weight, 0.0, residual_std)
+        for name, p in self.named_parameters():
+            if name.endswith(self.RESIDUAL_PROJECTIONS):
+                init.normal_(p, 0.0, residual_std)
 
     def forward(self, idx: Tensor, targets: Any = None) -> tuple[Tensor, Tensor | None]:
         """idx (B, T) ids -> (logits (B, T, V), loss or None); with ``targets`` (B, T), the loss is
         the mean cross-entropy of every position's next-token prediction."""
         if idx.ndim != 2:
             raise ValueError(f"GPT: idx must be (B, T) token ids, not shape {idx.shape}")
-        B, T = idx.shape
+        T = idx.shape[1]
         if T > self.config.block_size:
             raise ValueError(f"GPT: a sequence of length {T} is longer than block_size {self.config.block_size}")
         xp = backend.get_array_module(idx.data)
@@ -86,8 +93,7 @@ class GPT(nn.Module):
         logits = self.lm_head(self.ln_f(x))
         if targets is None:
             return logits, None
-        loss = F.cross_entropy(logits.reshape(B * T, -1), ops.reshape(_as_tensor(targets), B * T))
-        return logits, loss
+        return logits, next_token_loss(logits, targets, fused=self.config.fused)
 
     @no_grad()
     def generate(self, idx: Tensor, max_new_tokens: int, temperature: float = 1.0, top_k: int | None = None,
@@ -123,7 +129,3 @@ class GPT(nn.Module):
             out = xp.concatenate([out, nxt[:, None].astype(out.dtype)], axis=1)
         self.train(was_training)
         return from_array(out)
-
-
-def _as_tensor(t: Any) -> Tensor:
-    return t if isinstance(t, Tensor) else from_array(t)

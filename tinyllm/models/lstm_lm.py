@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tinyllm import nn, ops
-from tinyllm.nn import functional as F
-from tinyllm.models.gpt import _as_tensor
+from tinyllm import nn
+from tinyllm.models.losses import next_token_loss
 from tinyllm.tensor import Tensor
 
 
@@ -21,6 +20,7 @@ class LSTMLanguageModel(nn.Module):
 
     The same next-token cross-entropy as :class:`GPT`, computed by a recurrence
     instead of attention: the hidden state at position t summarizes tokens 0..t.
+    ``fused=False`` runs the composed twins of the LSTM layer and of the loss.
     """
 
     def __init__(self, vocab_size: int, embedding_dim: int, hidden_dim: int, n_layers: int = 1,
@@ -37,9 +37,8 @@ class LSTMLanguageModel(nn.Module):
         mean cross-entropy of every position's next-token prediction (as :meth:`GPT.forward`)."""
         if idx.ndim != 2:
             raise ValueError(f"LSTMLanguageModel: idx must be (B, T) token ids, not shape {idx.shape}")
-        B, T = idx.shape
         output, _ = self.lstm(self.embedding(idx))  # (B, T, hidden_dim)
         logits = self.head(self.dropout(output))
         if targets is None:
             return logits, None
-        return logits, F.cross_entropy(logits.reshape(B * T, -1), ops.reshape(_as_tensor(targets), B * T))
+        return logits, next_token_loss(logits, targets, fused=self.lstm.fused)

@@ -1,4 +1,4 @@
-"""Multi-head self-attention and the pre-LayerNorm transformer block."""
+"""Multi-head self-attention, the feed-forward MLP and the pre-LayerNorm transformer block."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from typing import Any
 from tinyllm import backend
 from tinyllm.nn import functional as F
 from tinyllm.nn import init
-from tinyllm.nn.containers import Sequential
 from tinyllm.nn.layers import GELU, Dropout, LayerNorm, Linear, _empty
 from tinyllm.nn.module import Module
 from tinyllm.tensor import Tensor, from_array
@@ -81,28 +80,47 @@ class MultiheadSelfAttention(Module):
         return s + (", causal=True" if self.causal else "")
 
 
+class MLP(Module):
+    """The transformer's position-wise feed-forward layer: x (..., C) -> (..., C).
+
+    dropout(proj(gelu(fc(x)))), with ``fc`` C -> 4C and ``proj`` 4C -> C. Named
+    sub-layers, so the projection that writes into the residual stream can be found
+    by name (GPT scales its initialization).
+    """
+
+    def __init__(self, n_embd: int, dropout: float = 0.0, bias: bool = True, device: str = "cpu",
+                 dtype: object = None) -> None:  # fmt: skip
+        super().__init__()
+        self.fc = Linear(n_embd, 4 * n_embd, bias=bias, device=device, dtype=dtype)
+        self.gelu = GELU()
+        self.proj = Linear(4 * n_embd, n_embd, bias=bias, device=device, dtype=dtype)
+        self.dropout = Dropout(dropout)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.dropout(self.proj(self.gelu(self.fc(x))))
+
+
 class TransformerBlock(Module):
     """x + attn(ln_1(x)), then x + mlp(ln_2(x)): the pre-LayerNorm block of GPT-2.
 
-    mlp = Linear(C, 4C) -> GELU -> Linear(4C, C) -> Dropout. Normalizing before each
+    x: (B, T, C) -> (B, T, C); ``mlp`` is :class:`MLP`. Normalizing before each
     sub-layer keeps the residual path an identity, which lets deep stacks train
-    without warmup tricks.
+    without warmup tricks. ``fused=False`` runs the composed twins of the layer norms
+    and the attention (same values and gradients; the same dropout draws).
     """
 
     def __init__(self, n_embd: int, n_head: int, dropout: float = 0.0, bias: bool = True,
-                 causal: bool = True, device: str = "cpu", dtype: object = None) -> None:  # fmt: skip
+                 causal: bool = True, device: str = "cpu", dtype: object = None,
+                 fused: bool = True) -> None:  # fmt: skip
         super().__init__()
         kw: dict[str, Any] = {"device": device, "dtype": dtype}
-        self.ln_1 = LayerNorm(n_embd, bias=bias, **kw)
-        self.attn = MultiheadSelfAttention(n_embd, n_head, dropout=dropout, bias=bias, causal=causal, **kw)
+        self.ln_1 = LayerNorm(n_embd, bias=bias, fused=fused, **kw)
+        self.attn = MultiheadSelfAttention(n_embd, n_head, dropout=dropout, bias=bias, causal=causal,
+                                           fused=fused, **kw)  # fmt: skip
         self.resid_dropout = Dropout(dropout)
-        self.ln_2 = LayerNorm(n_embd, bias=bias, **kw)
-        self.mlp = Sequential(
-            Linear(n_embd, 4 * n_embd, bias=bias, **kw), GELU(), Linear(4 * n_embd, n_embd, bias=bias, **kw),
-            Dropout(dropout),
-        )  # fmt: skip
+        self.ln_2 = LayerNorm(n_embd, bias=bias, fused=fused, **kw)
+        self.mlp = MLP(n_embd, dropout, bias, **kw)
 
     def forward(self, x: Tensor, key_padding_mask: Any = None) -> Tensor:
         x = x + self.resid_dropout(self.attn(self.ln_1(x), key_padding_mask))
         return x + self.mlp(self.ln_2(x))
-
