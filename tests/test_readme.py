@@ -20,3 +20,10 @@ def test_readme_workflow_example_runs_and_reaches_near_the_known_best(capsys) ->
 
 def test_readme_first_example_runs() -> None:
     exec(compile(_python_blocks()[0], "README.md", "exec"), {})  # noqa: S102
+
+
+def test_readme_example_of_fit_on_input_target_pairs_learns(capsys) -> None:
+    block = next(b for b in _python_blocks() if "tl.nn.Linear(4, 2)" in b)
+    exec(compile(block, "README.md", "exec"), {})  # noqa: S102 (README's own example)
+    result = eval(capsys.readouterr().out.strip().splitlines()[-1])  # noqa: S307 (the dict it printed)
+    assert result["accuracy"] > 0.9
