@@ -107,6 +107,8 @@ def test_fit_drives_a_language_model_with_lm_step() -> None:
     [
         ((*TRAIN[0], TRAIN[0][2]),
          "a tuple of 4: Tensor (8, 6) int64, " + ", ".join(["Tensor (8,) int64"] * 3)),
+        ((_pairs(1, 0)[0][0], *_pairs(1, 0)[0]),  # a triple without (B,) integer lengths is not text
+         "a tuple of 3: Tensor (16, 4) float32, Tensor (16, 4) float32, Tensor (16,) int64"),
         (TRAIN[0][0], "Tensor (8, 6) int64"),
         ({"ids": TRAIN[0][0], "labels": TRAIN[0][2]}, "a dict with keys ['ids', 'labels']"),
     ],

@@ -26,6 +26,8 @@ from tinyllm.tensor import Tensor
 
 
 class StepOutput(NamedTuple):
+    """What a step function returns for one batch."""
+
     loss: Tensor  # a scalar, the mean over the batch
     logits: Tensor | None  # (N, C) predictions, for the prediction metrics; None when there are none
     targets: Tensor | None  # (N,) classes (their count weighs the batch in evaluate)
@@ -34,7 +36,7 @@ class StepOutput(NamedTuple):
 StepFn = Callable[[Module, Any], StepOutput]
 LossFn = Callable[[Tensor, Any], Tensor]
 
-BATCH_FORMS = (
+_BATCH_FORMS = (
     "(inputs, targets), trained as loss_fn(model(inputs), targets), or "
     "(ids, lengths, labels) from tinyllm.data.DataLoader, trained as loss_fn(model(ids, lengths), labels)"
 )
@@ -47,31 +49,42 @@ def supervised_step(model: Module, batch: Any, loss_fn: LossFn = F.cross_entropy
     The model's outputs count as logits (for accuracy and the other prediction
     metrics) when the targets are class ids, that is integers.
     """
-    if not isinstance(batch, (tuple, list)) or len(batch) not in (2, 3):
-        raise TypeError(_unreadable("supervised_step", batch, BATCH_FORMS))
+    if not (_is_pair(batch) or _is_text(batch)):
+        raise TypeError(_unreadable("supervised_step", batch, _BATCH_FORMS))
     *inputs, targets = batch
     outputs = model(*inputs)
-    return StepOutput(loss_fn(outputs, targets), outputs if _are_classes(targets) else None, targets)
+    return StepOutput(loss_fn(outputs, targets), outputs if _is_integer(targets) else None, targets)
 
 
 def classification_step(model: Module, batch: Any) -> StepOutput:
     """``(ids (B, T), lengths (B,), labels (B,))`` -> cross-entropy of ``model(ids, lengths)``."""
-    if not isinstance(batch, (tuple, list)) or len(batch) != 3:
-        raise TypeError(_unreadable("classification_step", batch, "(ids, lengths, labels)"))
+    if not _is_text(batch):
+        raise TypeError(_unreadable("classification_step", batch, "(ids (B, T), lengths (B,), labels (B,))"))
     return supervised_step(model, batch)
 
 
 def lm_step(model: Module, batch: Any) -> StepOutput:
     """``(x (B, T), y (B, T))`` -> the model's next-token loss; ``model(x, y)`` returns (logits, loss)."""
-    if not isinstance(batch, (tuple, list)) or len(batch) != 2:
+    if not _is_pair(batch):
         raise TypeError(_unreadable("lm_step", batch, "(x, y) token ids, as lm_batches gives them"))
     x, y = batch
     logits, loss = model(x, y)
     return StepOutput(loss, logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
 
 
-def _are_classes(targets: Any) -> bool:
-    return hasattr(targets, "dtype") and targets.dtype.kind in "iu"
+def _is_pair(batch: Any) -> bool:
+    return isinstance(batch, (tuple, list)) and len(batch) == 2
+
+
+def _is_text(batch: Any) -> bool:
+    """(ids, lengths, labels), told from other triples by its lengths: (B,) integers."""
+    if not (isinstance(batch, (tuple, list)) and len(batch) == 3):
+        return False
+    return _is_integer(batch[1]) and batch[1].ndim == 1
+
+
+def _is_integer(x: Any) -> bool:
+    return hasattr(x, "dtype") and hasattr(x, "ndim") and x.dtype.kind in "iu"
 
 
 def _unreadable(where: str, batch: Any, accepted: str) -> str:
@@ -85,7 +98,8 @@ def _unreadable(where: str, batch: Any, accepted: str) -> str:
 def _describe(batch: Any) -> str:
     """'a tuple of 4: Tensor (8, 6) int64, ...', 'a dict with keys [...]', 'Tensor (8, 4) float32'."""
     if isinstance(batch, (tuple, list)):
-        return f"a {type(batch).__name__} of {len(batch)}: " + ", ".join(_describe_one(b) for b in batch)
+        parts = ": " + ", ".join(_describe_one(b) for b in batch) if batch else ""
+        return f"a {type(batch).__name__} of {len(batch)}{parts}"
     if isinstance(batch, dict):
         return f"a dict with keys {list(batch)}"
     return _describe_one(batch)

@@ -177,9 +177,10 @@ def fit(
     """
     _check_arguments(epochs, steps, accumulate, patience, val_loader, metrics)
     run = _Run(
-        model, optimizer, train_loader, resolve_step(step_fn, loss_fn, "fit"), epochs, steps, accumulate,
-        clip_grad_norm, scheduler, val_loader, eval_every, metrics, patience,
-        os.path.join(checkpoint_dir, CHECKPOINT) if checkpoint_dir is not None else None, callback,
+        model=model, optimizer=optimizer, loader=train_loader, step_fn=resolve_step(step_fn, loss_fn, "fit"),
+        epochs=epochs, steps=steps, accumulate=accumulate, clip_grad_norm=clip_grad_norm, scheduler=scheduler,
+        val_loader=val_loader, eval_every=eval_every, metrics=metrics, patience=patience, callback=callback,
+        checkpoint=os.path.join(checkpoint_dir, CHECKPOINT) if checkpoint_dir is not None else None,
     )  # fmt: skip
     state = _resume(run) if resume else _begin(run)
     total = steps if steps is not None else _epoch_steps(train_loader, accumulate, epochs)
@@ -230,8 +231,8 @@ class _Run:
     eval_every: int | None
     metrics: Sequence[str] | None
     patience: int | None
-    checkpoint: str | None  # the checkpoint file
     callback: Callable[[int, History], None] | None
+    checkpoint: str | None  # the checkpoint file's path
 
     @property
     def plateau(self) -> bool:
@@ -239,6 +240,7 @@ class _Run:
         return isinstance(self.scheduler, ReduceLROnPlateau)
 
     def finished(self, state: _State) -> bool:
+        """Whether the run has done its epochs or steps, or early stopping has ended it."""
         if self.steps is not None and state.step >= self.steps:
             return True
         return state.history.stopped_early or (self.epochs is not None and state.epoch >= self.epochs)
@@ -256,7 +258,8 @@ class _State:
     bad_evals: int = 0  # evaluations since the best one
     best_weights: dict[str, Any] | None = None
     loader_state: Any = None  # the loader's state right after the last optimizer step
-    started: float = field(default_factory=time.perf_counter)  # the clock at step 0 (of the first run)
+    # perf_counter() less the time trained before a resume, so that times count across runs
+    started: float = field(default_factory=time.perf_counter)
 
     def seconds(self) -> float:
         """Training time so far, over every run that resumed this one."""
@@ -391,6 +394,7 @@ def _progress_bar(total: int | None, done: int, enabled: bool | None) -> Any:
 
 
 def _begin(run: _Run) -> _State:
+    """A fresh run's state (and its checkpoint folder)."""
     if run.checkpoint is not None:
         os.makedirs(os.path.dirname(run.checkpoint), exist_ok=True)
     return _State(loader_state=_loader_state(run.loader))
