@@ -8,7 +8,7 @@ from parity import assert_grads_match, copy_to_torch
 
 import tinyllm as tl
 from tinyllm.models import LSTMLanguageModel, TextClassifier, next_token_loss
-from tinyllm.optim import SGD, Adam, SwitchOptimizer
+from tinyllm.optim import SGD, Adam, Optimizer, OptimizerLike, SwitchOptimizer
 from tinyllm.train import fit
 
 # ----------------------------------------------------------------------------- LSTMLanguageModel
@@ -179,6 +179,17 @@ def test_switch_optimizer_steps_adam_then_sgd_exactly_as_two_loops_by_hand() -> 
     for k, v in _snapshot(by_hand).items():
         np.testing.assert_array_equal(_snapshot(switched)[k], v)
     assert history.series("lr").tolist() == [0.05] * 3 + [0.2] * 3
+
+
+def test_switch_optimizer_is_optimizer_like_and_its_stages_keep_their_schedulers() -> None:
+    model = _model()
+    adam = Adam(model.parameters(), lr=0.05)
+    switch = SwitchOptimizer([adam, SGD(model.parameters(), lr=0.2)], milestones=[4])
+    assert isinstance(switch, OptimizerLike) and isinstance(adam, OptimizerLike)
+    assert not isinstance(switch, Optimizer)
+    halving = tl.optim.lr_scheduler.StepLR(adam, step_size=2, gamma=0.5)
+    history = fit(model, switch, _batches(6, 6), epochs=1, scheduler=halving)
+    assert history.series("lr").tolist() == [0.05, 0.05, 0.025, 0.025, 0.2, 0.2]
 
 
 def test_switch_optimizer_stages_can_train_different_parameters() -> None:

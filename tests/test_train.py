@@ -1,4 +1,4 @@
-"""fit, evaluate and History: learning, accumulation, early stopping, checkpoints, exact resume, Ctrl-C."""
+"""fit, evaluate and History: batch forms, accumulation, early stopping, checkpoints, exact resume, Ctrl-C."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import tinyllm as tl
-from tinyllm.models import TextClassifier
-from tinyllm.train import StepOutput, evaluate, fit
+from tinyllm.models import LSTMLanguageModel, TextClassifier
+from tinyllm.train import StepOutput, evaluate, fit, lm_step
 
 
 def _batches(n: int, seed: int, batch: int = 8, flip: bool = False) -> list[tuple[tl.Tensor, ...]]:
@@ -53,15 +53,85 @@ def test_fit_learns_and_records_every_step_and_evaluation() -> None:
     assert 0 <= history.evals[-1]["val_f1"] <= 1
 
 
+def _pairs(n: int, seed: int, batch: int = 16) -> list[tuple[tl.Tensor, tl.Tensor]]:
+    """(x (B, 4) float, y (B,) class) pairs; the class is the side of a fixed plane x lies on."""
+    rng = np.random.default_rng(seed)
+    plane = np.array([1.0, -2.0, 0.5, 1.5])
+    xs = [rng.normal(size=(batch, 4)).astype(np.float32) for _ in range(n)]
+    return [(tl.tensor(x), tl.tensor((x @ plane > 0).astype(np.int64))) for x in xs]
+
+
+def _epoch_means(history: tl.train.History) -> list[float]:
+    epochs = history.series("epoch")
+    return [float(history.series("loss")[epochs == e].mean()) for e in np.unique(epochs)]
+
+
+def test_fit_trains_a_linear_model_on_input_target_pairs() -> None:
+    tl.manual_seed(0)
+    model = tl.nn.Linear(4, 2)
+    history = fit(model, tl.optim.SGD(model.parameters(), lr=0.5), _pairs(8, 0), epochs=3)
+    first, *_, last = _epoch_means(history)
+    assert len(history.steps) == 24 and last < 0.5 * first
+    assert evaluate(model, _pairs(4, 1), metrics=("accuracy", "f1"))["accuracy"] > 0.9
+
+
+def test_fit_takes_a_loss_function_for_input_target_pairs() -> None:
+    tl.manual_seed(0)
+    model = tl.nn.Linear(1, 1)
+    x = tl.tensor(np.linspace(-1, 1, 16, dtype=np.float32).reshape(16, 1))
+    data = [(x, 3 * x + 1)]
+    mse = tl.nn.functional.mse_loss
+    optimizer = tl.optim.SGD(model.parameters(), lr=0.3)
+    history = fit(model, optimizer, data, epochs=200, loss_fn=mse, val_loader=data, eval_every=100)
+    assert model.weight.item() == pytest.approx(3, abs=1e-3)
+    assert model.bias.item() == pytest.approx(1, abs=1e-3)
+    assert set(history.evals[-1]) == {"step", "epoch", "val_loss", "time"}  # no accuracy for real targets
+    with pytest.raises(ValueError, match="metric 'accuracy' needs predictions, but the step gave logits"):
+        evaluate(model, data, metrics=("accuracy",), loss_fn=mse)
+
+
+def test_fit_drives_a_language_model_with_lm_step() -> None:
+    tl.manual_seed(0)
+    model = LSTMLanguageModel(7, 8, 16)
+    ids = np.random.default_rng(0).integers(0, 7, (4, 9))
+    data = [(tl.tensor(ids[:, :-1] % 3), tl.tensor(ids[:, 1:] % 3))]  # only 3 of the 7 tokens occur
+    optimizer = tl.optim.Adam(model.parameters(), lr=0.05)
+    history = fit(model, optimizer, data, epochs=20, step_fn=lm_step, metrics=())
+    assert history.steps[-1]["loss"] < 0.5 * history.steps[0]["loss"]
+    with pytest.raises(TypeError, match=r"lm_step: cannot read a batch that is a tuple of 3"):
+        fit(model, tl.optim.Adam(model.parameters()), TRAIN, epochs=1, step_fn=lm_step)
+
+
+@pytest.mark.parametrize(
+    ("batch", "described"),
+    [
+        ((*TRAIN[0], TRAIN[0][2]),
+         "a tuple of 4: Tensor (8, 6) int64, " + ", ".join(["Tensor (8,) int64"] * 3)),
+        ((_pairs(1, 0)[0][0], *_pairs(1, 0)[0]),  # a triple without (B,) integer lengths is not text
+         "a tuple of 3: Tensor (16, 4) float32, Tensor (16, 4) float32, Tensor (16,) int64"),
+        (TRAIN[0][0], "Tensor (8, 6) int64"),
+        ({"ids": TRAIN[0][0], "labels": TRAIN[0][2]}, "a dict with keys ['ids', 'labels']"),
+    ],
+)  # fmt: skip
+def test_a_batch_fit_cannot_read_is_named_with_the_forms_it_reads(batch, described: str) -> None:
+    model, opt = _model_and_optimizer()
+    with pytest.raises(TypeError) as error:
+        fit(model, opt, [batch], epochs=1)
+    message = str(error.value)
+    assert message.startswith(f"supervised_step: cannot read a batch that is {described}; ")
+    assert "it reads (inputs, targets)" in message
+    assert "(ids, lengths, labels)" in message and "pass step_fn(model, batch) -> StepOutput" in message
+
+
 def test_evaluate_weights_the_loss_by_batch_size() -> None:
     model, _ = _model_and_optimizer(dropout=0.0)
     small = [(t[:3], n[:3], y[:3]) for t, n, y in VAL[:1]]
     batches = small + VAL[1:]
-    result = evaluate(model, batches, metrics_=("accuracy",))
+    result = evaluate(model, batches, metrics=("accuracy",))
     losses = [tl.nn.functional.cross_entropy(model(t, n), y).item() for t, n, y in batches]
     assert result["loss"] == pytest.approx((3 * losses[0] + 8 * losses[1]) / 11, rel=1e-6)
     with pytest.raises(ValueError, match="unknown metric 'auc'"):
-        evaluate(model, batches, metrics_=("auc",))
+        evaluate(model, batches, metrics=("auc",))
 
 
 def test_accumulating_two_batches_equals_one_step_on_both() -> None:
@@ -174,6 +244,9 @@ def test_a_custom_step_function_drives_fit() -> None:
         ({"epochs": 1, "patience": 2}, ValueError, "needs a val_loader"),
         ({"epochs": 1, "accumulate": 0}, ValueError, "accumulate must be >= 1"),
         ({"epochs": 1, "resume": True}, FileNotFoundError, "no checkpoint"),
+        ({"epochs": 1, "metrics": ("auc",)}, ValueError, "fit: unknown metric 'auc'"),
+        ({"epochs": 1, "metrics": "f1"}, TypeError, r"e.g. \('f1',\), not a string"),
+        ({"epochs": 1, "loss_fn": tl.nn.functional.mse_loss, "step_fn": lm_step}, ValueError, "not both"),
     ],
 )
 def test_fit_rejects_inconsistent_arguments(kwargs, error, message) -> None:

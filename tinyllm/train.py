@@ -11,162 +11,120 @@ where it stopped (same weights, optimizer and schedule state, random state and
 data order, so the result is bit-identical to an uninterrupted run), and a clean
 exit on Ctrl-C that saves a checkpoint first.
 
-What a batch is depends on the task; a *step function* turns a batch into a
-:class:`StepOutput` (loss, logits, targets). ``classification_step`` expects
-``(ids, lengths, labels)`` batches and a model called as ``model(ids, lengths)``;
-``lm_step`` expects ``(x, y)`` and a model that returns ``(logits, loss)``, as GPT does.
+It trains any model. Batches may be ``(inputs, targets)``, with a ``loss_fn``
+(cross-entropy unless told otherwise); ``(ids, lengths, labels)``, the text
+batches of :class:`tinyllm.data.DataLoader`; or anything that a step function of
+your own reads (``lm_step`` for GPT). The step functions live in
+:mod:`tinyllm.steps` and ``History`` in :mod:`tinyllm.history`; both are here too.
 """
 
 from __future__ import annotations
 
-import csv
-import json
 import math
 import os
 import sys
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterable, NamedTuple, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy
 
-from tinyllm import backend, metrics
+from tinyllm import backend
+from tinyllm import metrics as metric_fns  # not ``metrics``: that name is fit's and evaluate's argument
+from tinyllm.autograd import no_grad
+from tinyllm.history import History
 from tinyllm.nn import Module
-from tinyllm.nn import functional as F
 from tinyllm.nn.utils import clip_grad_norm_
-from tinyllm.optim import Optimizer
+from tinyllm.optim import OptimizerLike
 from tinyllm.optim.lr_scheduler import ReduceLROnPlateau
 from tinyllm.serialization import load, save
-from tinyllm.autograd import no_grad
-from tinyllm.tensor import Tensor
+from tinyllm.steps import (
+    LossFn,
+    StepFn,
+    StepOutput,
+    classification_step,
+    lm_step,
+    resolve_step,
+    supervised_step,
+)  # fmt: skip
 
-
-class StepOutput(NamedTuple):
-    loss: Tensor  # a scalar, the mean over the batch
-    logits: Tensor | None  # (N, C) predictions, for metrics
-    targets: Tensor | None  # (N,) classes
-
-
-StepFn = Callable[[Module, Any], StepOutput]
-
-
-def classification_step(model: Module, batch: Any) -> StepOutput:
-    """``(ids (B, T), lengths (B,), labels (B,))`` -> cross-entropy of ``model(ids, lengths)``."""
-    ids, lengths, labels = batch
-    logits = model(ids, lengths)
-    return StepOutput(F.cross_entropy(logits, labels), logits, labels)
-
-
-def lm_step(model: Module, batch: Any) -> StepOutput:
-    """``(x (B, T), y (B, T))`` -> the model's next-token loss; ``model(x, y)`` returns (logits, loss)."""
-    x, y = batch
-    logits, loss = model(x, y)
-    return StepOutput(loss, logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
-
-
-# ----------------------------------------------------------------------------- History
-
-
-@dataclass
-class History:
-    """What happened during ``fit``: one record per optimizer step and one per evaluation.
-
-    ``steps``: dicts with step, epoch, loss (train, mean over the step's batches), lr,
-    grad_norm (before clipping), time (seconds since the start). ``evals``: dicts with
-    step, epoch, val_loss, val_<metric>..., time.
-    """
-
-    steps: list[dict[str, float]] = field(default_factory=list)
-    evals: list[dict[str, float]] = field(default_factory=list)
-    best_step: int | None = None
-    stopped_early: bool = False
-    interrupted: bool = False
-
-    def series(self, key: str, evals: bool = False) -> numpy.ndarray:
-        rows = self.evals if evals else self.steps
-        return numpy.array([r[key] for r in rows])
-
-    def to_json(self, path: str | os.PathLike[str]) -> None:
-        with open(path, "w") as f:
-            json.dump(asdict(self), f, indent=1)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> History:
-        return cls(**d)
-
-    def to_csv(self, path: str | os.PathLike[str], which: str = "steps") -> None:
-        """The per-step records (``which="steps"``) or the evaluations (``"evals"``) as CSV."""
-        rows = self.steps if which == "steps" else self.evals
-        keys = list(dict.fromkeys(k for r in rows for k in r))
-        with open(path, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=keys)
-            writer.writeheader()
-            writer.writerows(rows)
-
-    def plot(self, path: str | os.PathLike[str] | None = None) -> Any:
-        """Training loss per step and validation loss per evaluation, with the learning rate
-        beneath; saved to ``path`` if given. Returns the matplotlib figure."""
-        import matplotlib  # noqa: PLC0415 (only plotting needs it)
-
-        if path is not None:
-            matplotlib.use("Agg")
-        import matplotlib.pyplot as plt  # noqa: PLC0415
-
-        fig, (ax, ax_lr) = plt.subplots(2, 1, figsize=(7, 5), sharex=True, height_ratios=(3, 1))
-        if self.steps:
-            ax.plot(self.series("step"), self.series("loss"), lw=0.8, alpha=0.7, label="train loss")
-            ax_lr.plot(self.series("step"), self.series("lr"), color="tab:gray")
-        if self.evals:
-            ax.plot(self.series("step", True), self.series("val_loss", True), "o-", label="validation loss")
-        if self.best_step is not None:
-            ax.axvline(self.best_step, color="tab:green", ls=":", label="best (restored)")
-        ax.set_ylabel("cross-entropy (nats)")
-        ax.set_title("Training history")
-        ax.legend()
-        ax_lr.set_ylabel("learning rate")
-        ax_lr.set_xlabel("optimizer step")
-        fig.tight_layout()
-        if path is not None:
-            fig.savefig(path, dpi=120)
-        return fig
+__all__ = [
+    "History", "LossFn", "StepFn", "StepOutput", "classification_step", "evaluate", "fit", "lm_step",
+    "supervised_step",
+]  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- evaluate
 
 
 @no_grad()
-def evaluate(model: Module, loader: Iterable[Any], step_fn: StepFn = classification_step,
-             metrics_: Sequence[str] = ("accuracy",)) -> dict[str, float]:  # fmt: skip
+def evaluate(
+    model: Module,
+    loader: Iterable[Any],
+    step_fn: StepFn | None = None,
+    metrics: Sequence[str] | None = None,
+    *,
+    loss_fn: LossFn | None = None,
+) -> dict[str, float]:
     """Mean loss (weighted by batch size) and the named metrics over a whole loader, in eval mode.
 
-    Metric names: accuracy, precision, recall, f1 (macro), perplexity, bits_per_char.
+    ``step_fn`` and ``loss_fn`` read the batches as in :func:`fit`. Metric names:
+    accuracy, precision, recall, f1 (macro), perplexity, bits_per_char; by default
+    accuracy when the step gives predictions (classification), none otherwise.
     """
+    _check_metrics(metrics, "evaluate")
+    step_fn = resolve_step(step_fn, loss_fn, "evaluate")
+    keep = metrics is None or any(name in metric_fns.PREDICTION_METRICS for name in metrics)
     was_training = model.training
     model.eval()
-    total, count, logits, targets = 0.0, 0, [], []
     try:
-        for batch in loader:
-            out = step_fn(model, batch)
-            n = int(out.targets.shape[0]) if out.targets is not None else 1
-            total += float(out.loss.item()) * n
-            count += n
-            if out.logits is not None and any(m in metrics.PREDICTION_METRICS for m in metrics_):
-                logits.append(metrics._host(out.logits).argmax(axis=-1))
-                targets.append(metrics._host(out.targets))
+        loss, predicted, targets = _mean_loss_and_predictions(model, loader, step_fn, keep)
     finally:
         model.train(was_training)
+    if metrics is None:
+        metrics = ("accuracy",) if predicted is not None else ()
+    result = {"loss": loss}
+    for name in metrics:
+        if name in metric_fns.LOSS_METRICS:
+            result[name] = metric_fns.LOSS_METRICS[name](loss)
+        elif predicted is None:
+            raise ValueError(
+                f"evaluate: metric {name!r} needs predictions, but the step gave logits=None "
+                "(are the targets class ids?); ask for loss metrics only, e.g. metrics=()"
+            )
+        else:
+            result[name] = metric_fns.PREDICTION_METRICS[name](predicted, targets)
+    return result
+
+
+def _mean_loss_and_predictions(
+    model: Module, loader: Iterable[Any], step_fn: StepFn, keep_predictions: bool
+) -> tuple[float, numpy.ndarray | None, numpy.ndarray | None]:
+    """The loss averaged over examples, and (if kept) the predicted classes, argmax of the
+    logits, with the targets, on the host; these two are None when the step gives no logits."""
+    total, count, predicted, targets = 0.0, 0, [], []
+    for batch in loader:
+        out = step_fn(model, batch)
+        n = int(out.targets.shape[0]) if out.targets is not None else 1
+        total += float(out.loss.item()) * n
+        count += n
+        if keep_predictions and out.logits is not None:
+            predicted.append(metric_fns._host(out.logits).argmax(axis=-1))
+            targets.append(metric_fns._host(out.targets))
     if count == 0:
         raise ValueError("evaluate: the loader gave no batches")
-    result = {"loss": total / count}
-    for name in metrics_:
-        if name in metrics.LOSS_METRICS:
-            result[name] = metrics.LOSS_METRICS[name](result["loss"])
-        elif name in metrics.PREDICTION_METRICS:
-            result[name] = metrics.PREDICTION_METRICS[name](numpy.concatenate(logits), numpy.concatenate(targets))
-        else:
-            known = sorted([*metrics.PREDICTION_METRICS, *metrics.LOSS_METRICS])
-            raise ValueError(f"evaluate: unknown metric {name!r}; choose from {known}")
-    return result
+    if not predicted:
+        return total / count, None, None
+    return total / count, numpy.concatenate(predicted), numpy.concatenate(targets)
+
+
+def _check_metrics(metrics: Sequence[str] | None, where: str) -> None:
+    if isinstance(metrics, str):
+        raise TypeError(f"{where}: metrics must be a sequence of names, e.g. ({metrics!r},), not a string")
+    known = sorted([*metric_fns.PREDICTION_METRICS, *metric_fns.LOSS_METRICS])
+    for name in metrics or ():
+        if name not in known:
+            raise ValueError(f"{where}: unknown metric {name!r}; choose from {known}")
 
 
 # ----------------------------------------------------------------------------- fit
@@ -177,15 +135,16 @@ CHECKPOINT = "checkpoint.npz"
 
 def fit(
     model: Module,
-    optimizer: Optimizer,
+    optimizer: OptimizerLike,
     train_loader: Iterable[Any],
     *,
-    step_fn: StepFn = classification_step,
+    loss_fn: LossFn | None = None,
+    step_fn: StepFn | None = None,
     epochs: int | None = None,
     steps: int | None = None,
     val_loader: Iterable[Any] | None = None,
     eval_every: int | None = None,
-    metrics: Sequence[str] = ("accuracy",),
+    metrics: Sequence[str] | None = None,
     scheduler: Any = None,
     clip_grad_norm: float | None = None,
     accumulate: int = 1,
@@ -197,13 +156,20 @@ def fit(
 ) -> History:
     """Train ``model`` with ``optimizer`` on ``train_loader``; return the :class:`History`.
 
+    Batches: ``(inputs, targets)``, trained as ``loss_fn(model(inputs), targets)``
+    (``loss_fn`` defaults to cross-entropy; ``F.mse_loss`` for regression), or
+    ``(ids, lengths, labels)`` text batches from :class:`tinyllm.data.DataLoader`,
+    trained as ``loss_fn(model(ids, lengths), labels)``; any other form needs a
+    ``step_fn(model, batch) -> StepOutput`` (:func:`lm_step` for GPT), instead of ``loss_fn``.
+    ``optimizer``: any :class:`~tinyllm.optim.OptimizerLike`, e.g. ``Adam`` or a ``SwitchOptimizer``.
+
     Length: ``epochs`` passes over the loader, or ``steps`` optimizer steps (one of them).
     ``accumulate`` batches make one step (their gradients add up; each loss is divided
     by ``accumulate``). ``eval_every`` steps (default: at the end of each epoch) the
-    model is evaluated on ``val_loader`` with ``metrics``. With ``patience``, training
-    stops after that many evaluations without a lower validation loss, and the best
-    weights are restored. ``scheduler`` steps after every optimizer step
-    (``ReduceLROnPlateau`` after every evaluation, with the validation loss).
+    model is evaluated on ``val_loader`` with ``metrics`` (see :func:`evaluate`). With
+    ``patience``, training stops after that many evaluations without a lower validation
+    loss, and the best weights are restored. ``scheduler`` steps after every optimizer
+    step (``ReduceLROnPlateau`` after every evaluation, with the validation loss).
 
     ``checkpoint_dir``: a checkpoint is written (atomically) at every evaluation, at the
     end, and on Ctrl-C, which then returns cleanly with ``history.interrupted``.
@@ -215,134 +181,187 @@ def fit(
 
     ``callback(step, history)`` runs after every optimizer step.
     """
-    if (epochs is None) == (steps is None):
-        raise ValueError("fit: give the length of training as epochs or as steps (one of them)")
-    if accumulate < 1:
-        raise ValueError(f"fit: accumulate must be >= 1, not {accumulate}")
-    if patience is not None and val_loader is None:
-        raise ValueError("fit: early stopping (patience) needs a val_loader")
-    plateau = isinstance(scheduler, ReduceLROnPlateau)
-    state = _State(history=History())
-    ckpt_path = os.path.join(checkpoint_dir, CHECKPOINT) if checkpoint_dir is not None else None
-    if resume:
-        if ckpt_path is None or not os.path.exists(ckpt_path):
-            raise FileNotFoundError(f"fit: resume=True but there is no checkpoint at {ckpt_path}")
-        state = _restore(ckpt_path, model, optimizer, scheduler, train_loader)
-    else:
-        state.loader_state = _loader_state(train_loader)
-        if ckpt_path is not None:
-            os.makedirs(checkpoint_dir, exist_ok=True)  # type: ignore[arg-type]
+    _check_arguments(epochs, steps, accumulate, patience, val_loader, metrics)
+    run = _Run(
+        model=model, optimizer=optimizer, loader=train_loader, step_fn=resolve_step(step_fn, loss_fn, "fit"),
+        epochs=epochs, steps=steps, accumulate=accumulate, clip_grad_norm=clip_grad_norm, scheduler=scheduler,
+        val_loader=val_loader, eval_every=eval_every, metrics=metrics, patience=patience, callback=callback,
+        checkpoint=os.path.join(checkpoint_dir, CHECKPOINT) if checkpoint_dir is not None else None,
+    )  # fmt: skip
+    state = _resume(run) if resume else _begin(run)
     total = steps if steps is not None else _epoch_steps(train_loader, accumulate, epochs)
     bar = _progress_bar(total, state.step, progress)
-    start = time.perf_counter() - state.elapsed
-
-    def run_eval() -> bool:
-        """Evaluate, record, checkpoint; True when early stopping says stop."""
-        if val_loader is None:
-            return False
-        result = evaluate(model, val_loader, step_fn, metrics)
-        record = {"step": state.step, "epoch": state.epoch, **{f"val_{k}": v for k, v in result.items()}}
-        record["time"] = time.perf_counter() - start
-        state.history.evals.append(record)
-        if plateau:
-            scheduler.step(result["loss"])
-        stop = False
-        if patience is not None:
-            if result["loss"] < state.best_loss:
-                state.best_loss, state.history.best_step = result["loss"], state.step
-                state.best_weights = {k: v.data.copy() for k, v in model.state_dict().items()}
-                state.bad_evals = 0
-            else:
-                state.bad_evals += 1
-                stop = state.bad_evals >= patience
-        if ckpt_path is not None:
-            _save(ckpt_path, state, model, optimizer, scheduler, train_loader, time.perf_counter() - start)
-        return stop
-
     try:
         model.train()
-        done = False
-        while not done:
-            if epochs is not None and state.epoch >= epochs:
-                break
-            batches = _epoch_iterator(train_loader, state)
-            losses: list[float] = []
-            for batch in batches:
-                out = step_fn(model, batch)
-                loss = out.loss / accumulate if accumulate > 1 else out.loss
-                loss.backward()
-                losses.append(float(out.loss.item()))
-                if len(losses) < accumulate:
-                    continue
-                _optimizer_step(model, optimizer, scheduler, clip_grad_norm, plateau, state, losses, start)
-                # the position a checkpoint resumes from: right after a whole optimizer step
-                state.batch_in_epoch += len(losses)
-                state.loader_state = _loader_state(train_loader)
-                losses = []
-                bar.update(1) if bar is not None else None
-                if callback is not None:
-                    callback(state.step, state.history)
-                if eval_every is not None and state.step % eval_every == 0 and run_eval():
-                    state.history.stopped_early = done = True
-                    break
-                if steps is not None and state.step >= steps:
-                    done = True
-                    break
-            else:
-                if state.batch_in_epoch == 0 and not losses:
-                    raise ValueError("fit: train_loader gave no batches (an exhausted generator?)")
-                optimizer.zero_grad()  # an incomplete accumulation at the epoch's end is dropped
-                state.epoch += 1
-                state.batch_in_epoch = 0
-                state.loader_state = _loader_state(train_loader)
-                if eval_every is None and run_eval():
-                    state.history.stopped_early = done = True
-        if val_loader is not None and (not state.history.evals or state.history.evals[-1]["step"] != state.step):
-            if run_eval():
-                state.history.stopped_early = True
+        while not run.finished(state):
+            _train_epoch(run, state, bar)
+        if not state.history.evals or state.history.evals[-1]["step"] != state.step:
+            _evaluate(run, state)  # the last steps, if no evaluation came after them
     except KeyboardInterrupt:
-        state.history.interrupted = True
-        if ckpt_path is not None:
-            _save(ckpt_path, state, model, optimizer, scheduler, train_loader, time.perf_counter() - start)
-        print(f"\ninterrupted at step {state.step}" + (f"; checkpoint in {ckpt_path}" if ckpt_path else ""), file=sys.stderr)
+        _interrupted(run, state)
         return state.history
     finally:
         if bar is not None:
             bar.close()
     if state.best_weights is not None:
         model.load_state_dict(state.best_weights)
-    if ckpt_path is not None:
-        _save(ckpt_path, state, model, optimizer, scheduler, train_loader, time.perf_counter() - start)
+    _save(run, state)
     return state.history
+
+
+def _check_arguments(epochs: int | None, steps: int | None, accumulate: int, patience: int | None,
+                     val_loader: Iterable[Any] | None, metrics: Sequence[str] | None) -> None:  # fmt: skip
+    if (epochs is None) == (steps is None):
+        raise ValueError("fit: give the length of training as epochs or as steps (one of them)")
+    if accumulate < 1:
+        raise ValueError(f"fit: accumulate must be >= 1, not {accumulate}")
+    if patience is not None and val_loader is None:
+        raise ValueError("fit: early stopping (patience) needs a val_loader")
+    _check_metrics(metrics, "fit")
+
+
+@dataclass
+class _Run:
+    """What one call of ``fit`` trains, and how: its arguments, fixed for the run."""
+
+    model: Module
+    optimizer: OptimizerLike
+    loader: Iterable[Any]
+    step_fn: StepFn
+    epochs: int | None
+    steps: int | None
+    accumulate: int
+    clip_grad_norm: float | None
+    scheduler: Any
+    val_loader: Iterable[Any] | None
+    eval_every: int | None
+    metrics: Sequence[str] | None
+    patience: int | None
+    callback: Callable[[int, History], None] | None
+    checkpoint: str | None  # the checkpoint file's path
+
+    @property
+    def plateau(self) -> bool:
+        """Whether the scheduler steps with the validation loss rather than with every step."""
+        return isinstance(self.scheduler, ReduceLROnPlateau)
+
+    def finished(self, state: _State) -> bool:
+        """Whether the run has done its epochs or steps, or early stopping has ended it."""
+        if self.steps is not None and state.step >= self.steps:
+            return True
+        return state.history.stopped_early or (self.epochs is not None and state.epoch >= self.epochs)
 
 
 @dataclass
 class _State:
-    history: History
+    """Where a run stands; a checkpoint holds all of it but ``started``."""
+
+    history: History = field(default_factory=History)
     step: int = 0
     epoch: int = 0
     batch_in_epoch: int = 0  # batches of the current epoch already used
-    elapsed: float = 0.0
     best_loss: float = math.inf
-    bad_evals: int = 0
+    bad_evals: int = 0  # evaluations since the best one
     best_weights: dict[str, Any] | None = None
     loader_state: Any = None  # the loader's state right after the last optimizer step
+    # perf_counter() less the time trained before a resume, so that times count across runs
+    started: float = field(default_factory=time.perf_counter)
+
+    def seconds(self) -> float:
+        """Training time so far, over every run that resumed this one."""
+        return time.perf_counter() - self.started
 
 
-def _optimizer_step(model: Module, optimizer: Optimizer, scheduler: Any, clip: float | None, plateau: bool,
-                    state: _State, losses: list[float], start: float) -> None:  # fmt: skip
+# ----------------------------------------------------------------------------- the loop's parts
+
+
+def _train_epoch(run: _Run, state: _State, bar: Any) -> None:
+    """One pass over the loader (what is left of it, after a resume), or less if the run finishes."""
+    losses: list[float] = []  # of the batches in the step being accumulated
+    for batch in _epoch_iterator(run.loader, state):
+        losses.append(_forward_backward(run, batch))
+        if len(losses) < run.accumulate:
+            continue
+        _optimizer_step(run, state, losses)
+        losses = []
+        if bar is not None:
+            bar.update(1)
+        if run.callback is not None:
+            run.callback(state.step, state.history)
+        if run.eval_every is not None and state.step % run.eval_every == 0:
+            _evaluate(run, state)
+        if run.finished(state):
+            return
+    if state.batch_in_epoch == 0 and not losses:
+        raise ValueError("fit: train_loader gave no batches (an exhausted generator?)")
+    run.optimizer.zero_grad()  # an incomplete accumulation at the epoch's end is dropped
+    state.epoch += 1
+    state.batch_in_epoch = 0
+    state.loader_state = _loader_state(run.loader)
+    if run.eval_every is None:
+        _evaluate(run, state)
+
+
+def _forward_backward(run: _Run, batch: Any) -> float:
+    """Add this batch's share of the step's gradient to ``.grad``; return its loss."""
+    out = run.step_fn(run.model, batch)
+    (out.loss / run.accumulate if run.accumulate > 1 else out.loss).backward()
+    return float(out.loss.item())
+
+
+def _optimizer_step(run: _Run, state: _State, losses: list[float]) -> None:
+    """Clip, step, forget the gradients, schedule, and record the step."""
+    optimizer = run.optimizer
     params = [p for g in optimizer.param_groups for p in g["params"]]
-    norm = clip_grad_norm_(params, clip if clip is not None else math.inf)
+    norm = clip_grad_norm_(params, run.clip_grad_norm if run.clip_grad_norm is not None else math.inf)
     lr = optimizer.param_groups[0]["lr"]
     optimizer.step()
     optimizer.zero_grad()
-    if scheduler is not None and not plateau:
-        scheduler.step()
+    if run.scheduler is not None and not run.plateau:
+        run.scheduler.step()
     state.step += 1
     state.history.steps.append({
         "step": state.step, "epoch": state.epoch, "loss": float(numpy.mean(losses)), "lr": lr,
-        "grad_norm": float(norm.item()), "time": time.perf_counter() - start,
+        "grad_norm": float(norm.item()), "time": state.seconds(),
     })  # fmt: skip
+    # the position a checkpoint resumes from: right after a whole optimizer step
+    state.batch_in_epoch += len(losses)
+    state.loader_state = _loader_state(run.loader)
+
+
+def _evaluate(run: _Run, state: _State) -> None:
+    """Evaluate on the validation set (if any), record it, let the plateau scheduler and
+    early stopping see it, and write a checkpoint."""
+    if run.val_loader is None:
+        return
+    result = evaluate(run.model, run.val_loader, run.step_fn, run.metrics)
+    record = {"step": state.step, "epoch": state.epoch, **{f"val_{k}": v for k, v in result.items()}}
+    state.history.evals.append({**record, "time": state.seconds()})
+    if run.plateau:
+        run.scheduler.step(result["loss"])
+    if run.patience is not None:
+        _early_stopping(run, state, result["loss"])
+    _save(run, state)
+
+
+def _early_stopping(run: _Run, state: _State, val_loss: float) -> None:
+    """Remember the best weights; stop after ``patience`` evaluations without a lower loss."""
+    if val_loss < state.best_loss:
+        state.best_loss, state.history.best_step = val_loss, state.step
+        state.best_weights = {k: v.data.copy() for k, v in run.model.state_dict().items()}
+        state.bad_evals = 0
+        return
+    state.bad_evals += 1
+    if state.bad_evals >= run.patience:  # type: ignore[operator]
+        state.history.stopped_early = True
+
+
+def _interrupted(run: _Run, state: _State) -> None:
+    """Ctrl-C: save where the run stands, say so, and let ``fit`` return."""
+    state.history.interrupted = True
+    _save(run, state)
+    where = f"; checkpoint in {run.checkpoint}" if run.checkpoint is not None else ""
+    print(f"\ninterrupted at step {state.step}{where}", file=sys.stderr)
 
 
 def _loader_state(loader: Any) -> Any:
@@ -380,22 +399,31 @@ def _progress_bar(total: int | None, done: int, enabled: bool | None) -> Any:
 # ----------------------------------------------------------------------------- checkpoints
 
 
-def _save(path: str, state: _State, model: Module, optimizer: Optimizer, scheduler: Any, loader: Any,
-          elapsed: float) -> None:  # fmt: skip
+def _begin(run: _Run) -> _State:
+    """A fresh run's state (and its checkpoint folder)."""
+    if run.checkpoint is not None:
+        os.makedirs(os.path.dirname(run.checkpoint), exist_ok=True)
+    return _State(loader_state=_loader_state(run.loader))
+
+
+def _save(run: _Run, state: _State) -> None:
+    """Write everything the run needs to continue (nothing without a checkpoint_dir)."""
+    if run.checkpoint is None:
+        return
     checkpoint = {
-        "model": model.state_dict(),
-        "optimizer": optimizer.state_dict(),
-        "scheduler": _plain(scheduler.state_dict()) if scheduler is not None else None,
+        "model": run.model.state_dict(),
+        "optimizer": run.optimizer.state_dict(),
+        "scheduler": _plain(run.scheduler.state_dict()) if run.scheduler is not None else None,
         "loader": state.loader_state,
         "rng": {str(dev): s for dev, s in backend.get_rng_state().items()},
         "history": asdict(state.history),
         "progress": {
             "step": state.step, "epoch": state.epoch, "batch_in_epoch": state.batch_in_epoch,
-            "elapsed": elapsed, "best_loss": state.best_loss, "bad_evals": state.bad_evals,
+            "elapsed": state.seconds(), "best_loss": state.best_loss, "bad_evals": state.bad_evals,
         },  # fmt: skip
         "best_weights": state.best_weights,
     }
-    save(checkpoint, path)
+    save(checkpoint, run.checkpoint)
 
 
 def _plain(d: dict[str, Any]) -> dict[str, Any]:
@@ -403,22 +431,24 @@ def _plain(d: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in d.items() if not callable(v)}
 
 
-def _restore(path: str, model: Module, optimizer: Optimizer, scheduler: Any, loader: Any) -> _State:
-    ckpt = load(path)
-    model.load_state_dict(ckpt["model"])
-    optimizer.load_state_dict(ckpt["optimizer"])
-    if scheduler is not None and ckpt["scheduler"] is not None:
-        scheduler.load_state_dict(ckpt["scheduler"])
-    if ckpt["loader"] is not None and hasattr(loader, "load_state_dict"):
-        loader.load_state_dict(ckpt["loader"])
+def _resume(run: _Run) -> _State:
+    """Put the model, optimizer, scheduler, loader and random state back as the checkpoint has them."""
+    if run.checkpoint is None or not os.path.exists(run.checkpoint):
+        raise FileNotFoundError(f"fit: resume=True but there is no checkpoint at {run.checkpoint}")
+    ckpt = load(run.checkpoint)
+    run.model.load_state_dict(ckpt["model"])
+    run.optimizer.load_state_dict(ckpt["optimizer"])
+    if run.scheduler is not None and ckpt["scheduler"] is not None:
+        run.scheduler.load_state_dict(ckpt["scheduler"])
+    if ckpt["loader"] is not None and hasattr(run.loader, "load_state_dict"):
+        run.loader.load_state_dict(ckpt["loader"])
     backend.set_rng_state({backend.as_device(dev): s for dev, s in ckpt["rng"].items()})
-    p = ckpt["progress"]
-    best = ckpt["best_weights"]
+    p, best = ckpt["progress"], ckpt["best_weights"]
     history = History.from_dict(ckpt["history"])
     history.interrupted = False
     return _State(
-        history=history, step=p["step"], epoch=p["epoch"],
-        batch_in_epoch=p["batch_in_epoch"], elapsed=p["elapsed"], best_loss=p["best_loss"],
-        bad_evals=p["bad_evals"], best_weights={k: v.data for k, v in best.items()} if best else None,
-        loader_state=ckpt["loader"],
+        history=history, step=p["step"], epoch=p["epoch"], batch_in_epoch=p["batch_in_epoch"],
+        best_loss=p["best_loss"], bad_evals=p["bad_evals"],
+        best_weights={k: v.data for k, v in best.items()} if best else None,
+        loader_state=ckpt["loader"], started=time.perf_counter() - p["elapsed"],
     )  # fmt: skip

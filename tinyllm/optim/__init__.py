@@ -3,7 +3,8 @@
 SGD, Adam, AdamW, RMSprop and Adagrad follow PyTorch's documented update rules;
 every optimizer also takes ``l1`` (a proximal L1 step, see :class:`Optimizer`).
 ``tl.optim.lr_scheduler`` holds the schedules, ``tl.optim.trace`` records steps,
-``SwitchOptimizer`` runs one optimizer after another (staged training).
+``SwitchOptimizer`` runs one optimizer after another (staged training);
+``OptimizerLike`` is the protocol that both kinds satisfy (what ``fit`` drives).
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ from tinyllm.optim import lr_scheduler
 from tinyllm.optim.adagrad import Adagrad
 from tinyllm.optim.adam import Adam, AdamW
 from tinyllm.optim.optimizer import Optimizer, soft_threshold
+from tinyllm.optim.protocol import OptimizerLike
 from tinyllm.optim.rmsprop import RMSprop
 from tinyllm.optim.sgd import SGD
 from tinyllm.optim.switch import SwitchOptimizer
 from tinyllm.optim.trace import StepLog, trace
 
 __all__ = [
-    "SGD", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "StepLog", "lr_scheduler",
+    "SGD", "Adagrad", "Adam", "AdamW", "Optimizer", "OptimizerLike", "RMSprop", "StepLog", "lr_scheduler",
     "SwitchOptimizer", "soft_threshold", "trace",
 ]  # fmt: skip

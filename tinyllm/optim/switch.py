@@ -5,6 +5,11 @@ momentum, or first trains only a new classifier head and then the whole model.
 :class:`SwitchOptimizer` makes such a plan one object that ``fit`` (or any
 training loop) drives like a single optimizer: each ``step()`` goes to the
 optimizer whose stage it is, and the switch happens after a given number of steps.
+
+It is not a subclass of :class:`Optimizer`: it owns no parameters and computes no
+update, so the base class's machinery (its own groups, per-parameter state, tracing)
+would be wrong for it. It has what a training loop uses, :class:`~tinyllm.optim.OptimizerLike`:
+``isinstance(switch, OptimizerLike)`` holds, as it does for every ``Optimizer``.
 """
 
 from __future__ import annotations
