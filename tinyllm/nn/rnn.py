@@ -13,9 +13,9 @@ from tinyllm.nn.layers import _empty
 from tinyllm.nn.module import Module
 from tinyllm.nn.utils.rnn import (
     PackedSequence,
-    _lengths_array,
-    _on_device,
     batch_sizes_of,
+    check_lengths,
+    index_on_device,
     packed_source_rows,
     padded_source_rows,
     sort_by_length,
@@ -184,30 +184,30 @@ class LSTM(Module):
         if hx is not None:  # before the reordering below, which would hide a wrong batch size
             self._check_state(hx, int(sizes[0]))
         if hx is not None and seq.sorted_indices is not None:
-            order = _on_device(seq.sorted_indices.data, data)
+            order = index_on_device(seq.sorted_indices.data, data)
             hx = (hx[0][:, order], hx[1][:, order])
         out, (h_n, c_n) = self._run(data, sizes, hx)  # the layers read and write packed rows
         if seq.unsorted_indices is not None:
-            inverse = _on_device(seq.unsorted_indices.data, data)
+            inverse = index_on_device(seq.unsorted_indices.data, data)
             h_n, c_n = h_n[:, inverse], c_n[:, inverse]
         return PackedSequence(out, seq.batch_sizes, seq.sorted_indices, seq.unsorted_indices), (h_n, c_n)
 
     def _run_with_lengths(self, x: Tensor, lengths: Any, hx: State | None) -> tuple[Tensor, State]:
         """Padded x and lengths: pack (one gather), run, and put the outputs back in x's layout."""
         B, T = (x.shape[0], x.shape[1]) if self.batch_first else (x.shape[1], x.shape[0])
-        lens = _lengths_array(lengths, B, T, "LSTM")
+        lens = check_lengths(lengths, B, T, "LSTM")
         order, inverse = sort_by_length(lens, enforce_sorted=False, fn="LSTM")
         sizes = batch_sizes_of(lens[order])
         rows = packed_source_rows(order, sizes, T, self.batch_first)
-        packed = ops.getitem(x.reshape(B * T, self.input_size), _on_device(rows, x))
+        packed = ops.getitem(x.reshape(B * T, self.input_size), index_on_device(rows, x))
         if hx is not None:
             self._check_state(hx, B)
-            hx = (hx[0][:, _on_device(order, x)], hx[1][:, _on_device(order, x)])
+            hx = (hx[0][:, index_on_device(order, x)], hx[1][:, index_on_device(order, x)])
         y, (h_n, c_n) = self._run(packed, sizes, hx)
         # padded slots read one extra zero row past the packed ones
         y = ops.cat([y, _zeros_state(x, 1, self.hidden_size)], 0)
-        out = ops.getitem(y, _on_device(padded_source_rows(order, sizes, T, self.batch_first), x))
-        inv = _on_device(inverse, x)
+        out = ops.getitem(y, index_on_device(padded_source_rows(order, sizes, T, self.batch_first), x))
+        inv = index_on_device(inverse, x)
         return out, (h_n[:, inv], c_n[:, inv])
 
     def extra_repr(self) -> str:

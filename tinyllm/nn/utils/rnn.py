@@ -33,7 +33,8 @@ class PackedSequence(NamedTuple):
     unsorted_indices: Tensor | None = None
 
 
-def _lengths_array(lengths: Any, batch: int, max_len: int, fn: str) -> numpy.ndarray:
+def check_lengths(lengths: Any, batch: int, max_len: int, fn: str) -> numpy.ndarray:
+    """``lengths`` (B,) as an int64 host array, each in [1, max_len], or an error naming ``fn``."""
     if isinstance(lengths, Tensor):
         lengths = backend.to_device(lengths.data, backend.CPU)
     arr = numpy.asarray(lengths)
@@ -110,13 +111,13 @@ def pack_padded_sequence(
     """
     fn = "pack_padded_sequence"
     B, T = (input.shape[0], input.shape[1]) if batch_first else (input.shape[1], input.shape[0])
-    lens = _lengths_array(lengths, B, T, fn)
+    lens = check_lengths(lengths, B, T, fn)
     sorted_idx, unsorted_idx = sort_by_length(lens, enforce_sorted, fn)
     order = numpy.arange(B) if sorted_idx is None else sorted_idx
     sizes = batch_sizes_of(lens[order])
     rows = packed_source_rows(order, sizes, T, batch_first)  # one gather from the input's layout
     flat = input.reshape(B * T, *input.shape[2:])
-    data = ops.getitem(flat, _on_device(rows, input))
+    data = ops.getitem(flat, index_on_device(rows, input))
     return _packed(data, sizes, sorted_idx, unsorted_idx)
 
 
@@ -127,7 +128,8 @@ def _packed(data: Tensor, sizes: Any, sorted_idx: Any, unsorted_idx: Any) -> Pac
     return PackedSequence(data, as_tensor(sizes), as_tensor(sorted_idx), as_tensor(unsorted_idx))  # type: ignore[arg-type]
 
 
-def _on_device(index: numpy.ndarray, like: Tensor) -> Any:
+def index_on_device(index: numpy.ndarray, like: Tensor) -> Any:
+    """An index array computed on the host, moved to ``like``'s device for gathering there."""
     return backend.to_device(index, like.device)
 
 
@@ -146,7 +148,7 @@ def pad_packed_sequence(
     index = padded_source_rows(order, sizes, T, batch_first)
     xp = backend.get_array_module(data.data)
     pad = from_array(xp.full((1, *data.shape[1:]), padding_value, dtype=data.dtype))
-    padded = ops.getitem(ops.cat([data, pad], 0), _on_device(index, data))
+    padded = ops.getitem(ops.cat([data, pad], 0), index_on_device(index, data))
     lengths = numpy.empty(B, dtype=numpy.int64)
     lengths[order] = sorted_lengths(sizes)
     return padded, from_array(lengths)
