@@ -124,9 +124,7 @@ class Tensor:
                 f"{self.dtype}; make it with dtype=tl.float32 (or float64)"
             )
         if not requires_grad and self.grad_fn is not None:
-            raise RuntimeError(
-                "requires_grad_(False) on a tensor computed by an op; use .detach() instead"
-            )
+            raise RuntimeError("requires_grad_(False) on a tensor computed by an op; use .detach() instead")
         self.requires_grad = requires_grad
         return self
 
@@ -359,9 +357,6 @@ class Tensor:
     def sqrt(self) -> Tensor:
         return ops.sqrt(self)
 
-    def abs(self) -> Tensor:
-        return ops.abs(self)
-
     def tanh(self) -> Tensor:
         return ops.tanh(self)
 
@@ -383,9 +378,7 @@ class Tensor:
     def mean(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
         return ops.mean(self, dim, keepdim)
 
-    def var(
-        self, dim: int | Sequence[int] | None = None, correction: int = 1, keepdim: bool = False
-    ) -> Tensor:
+    def var(self, dim: int | Sequence[int] | None = None, correction: int = 1, keepdim: bool = False) -> Tensor:
         return ops.var(self, dim, correction=correction, keepdim=keepdim)
 
     def max(self, dim: int | None = None, keepdim: bool = False) -> Any:
