@@ -65,7 +65,10 @@ print(f"intermediate: df/dv = {v_t.grad.item():.6f} (by hand {df_dv:.6f}), df/du
 # ## 3. The backward pass, node by node
 #
 # The engine orders the nodes so that each one runs after every node that uses its
-# output (a reverse topological order). Here is the order it used, and what each node
+# output (a reverse topological order). Every tensor an op computed points to the node
+# that made it, `t.grad_fn`; every node lists its input tensors, `fn.inputs`; and
+# `tl.autograd.topological_order(out)` returns the nodes `out` depends on, inputs first.
+# Here we run the backward walk by hand, in the engine's order, and print what each node
 # handed back to its inputs.
 
 # %%

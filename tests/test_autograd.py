@@ -760,3 +760,30 @@ def test_max_and_its_tie_rules_match_torch(torch) -> None:
     values, indices = tl.tensor(data).max(dim=1)
     t_values, t_indices = torch.tensor(data).max(dim=1)
     assert values.tolist() == t_values.tolist() and indices.tolist() == t_indices.tolist()
+
+
+def test_topological_order_lists_each_node_once_after_the_nodes_it_reads() -> None:
+    a = tl.tensor([1.0, 2.0], dtype=tl.float64, requires_grad=True)
+    u = a * a  # a diamond: u feeds both v and w, which meet again in out
+    v = u.exp()
+    w = u + 1.0
+    out = (v * w).sum()
+    order = tl.autograd.topological_order(out)
+    names = [type(fn).__name__ for fn in order]
+    assert sorted(names) == ["Add", "Exp", "Mul", "Mul", "Sum"]
+    assert len({id(fn) for fn in order}) == len(order)
+    position = {id(fn): i for i, fn in enumerate(order)}
+    for fn in order:
+        for inp in fn.inputs:
+            if inp.grad_fn is not None:
+                assert position[id(inp.grad_fn)] < position[id(fn)]
+    assert order[-1] is out.grad_fn and order[0] is u.grad_fn
+
+
+def test_grad_fn_names_the_node_and_a_leaf_has_none() -> None:
+    a = tl.tensor([1.0, 2.0], requires_grad=True)
+    y = a.tanh()
+    assert a.grad_fn is None and a.is_leaf
+    assert type(y.grad_fn).__name__ == "Tanh" and y.grad_fn.inputs == (a,)
+    assert repr(y.grad_fn) == "<TanhBackward>"
+    assert tl.autograd.topological_order(a) == []

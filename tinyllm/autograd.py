@@ -159,6 +159,9 @@ class Function:
                     break
         return outs if many else outs[0]
 
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}Backward>"
+
     def needs_grad(self, i: int) -> bool:
         """Whether input ``i`` wants a gradient (lets backward skip needless work)."""
         return self.inputs[i].requires_grad  # type: ignore[index]
