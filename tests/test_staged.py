@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from parity import assert_grads_match, copy_to_torch
@@ -9,6 +11,7 @@ from parity import assert_grads_match, copy_to_torch
 import tinyllm as tl
 from tinyllm.models import LSTMLanguageModel, TextClassifier, next_token_loss
 from tinyllm.optim import SGD, Adam, Optimizer, OptimizerLike, SwitchOptimizer
+from tinyllm.optim.lr_scheduler import ReduceLROnPlateau, StepLR
 from tinyllm.train import fit
 
 # ----------------------------------------------------------------------------- LSTMLanguageModel
@@ -240,3 +243,12 @@ def test_switch_optimizer_refuses_a_state_with_another_number_of_stages() -> Non
     three = SwitchOptimizer([SGD(model.parameters(), lr=0.1) for _ in range(3)], [1, 2])
     with pytest.raises(ValueError, match="the saved state has 2 optimizers, this one has 3"):
         three.load_state_dict(_two_stages(model).state_dict())
+
+
+@pytest.mark.parametrize("make", [lambda o: StepLR(o, 2), lambda o: ReduceLROnPlateau(o)])
+def test_a_schedule_on_the_switch_itself_is_refused_with_the_fix_named(make: Any) -> None:
+    p = tl.zeros(2, requires_grad=True)
+    switch = SwitchOptimizer([SGD([p], lr=0.1), Adam([p], lr=0.01)], milestones=[3])
+    with pytest.raises(TypeError, match=r"SwitchOptimizer.*switch\.optimizers\[i\]"):
+        make(switch)
+    make(switch.optimizers[0])  # a stage's own optimizer is schedulable

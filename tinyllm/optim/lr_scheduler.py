@@ -18,10 +18,22 @@ from typing import Any, Callable, Sequence
 from tinyllm.optim.optimizer import Optimizer
 
 
+def check_schedulable(optimizer: Any, scheduler: str) -> None:
+    """A schedule changes the learning rates of one optimizer's groups. A ``SwitchOptimizer``
+    shows only its current stage's groups, so a schedule built on it would carry stage 0's
+    rates into later stages: refuse it, and say what to do instead."""
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(
+            f"{scheduler}: expected a tinyllm Optimizer, got {type(optimizer).__name__}. For a "
+            "SwitchOptimizer, schedule the stage that needs it: pass switch.optimizers[i]"
+        )
+
+
 class LRScheduler:
     """Base class: a subclass writes ``lr_at(base_lr, t)``, the learning rate at step t."""
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
+        check_schedulable(optimizer, type(self).__name__)
         self.optimizer = optimizer
         for group in optimizer.param_groups:
             if last_epoch == -1:
@@ -119,6 +131,7 @@ class LambdaLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float] | Sequence[Callable[[int], float]],
                  last_epoch: int = -1) -> None:  # fmt: skip
+        check_schedulable(optimizer, "LambdaLR")
         n = len(optimizer.param_groups)
         fns = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * n
         if len(fns) != n:
@@ -181,6 +194,7 @@ class ReduceLROnPlateau:
             raise ValueError(f"ReduceLROnPlateau: factor must be < 1, not {factor}")
         if mode not in ("min", "max") or threshold_mode not in ("rel", "abs"):
             raise ValueError("ReduceLROnPlateau: mode must be 'min' or 'max', threshold_mode 'rel' or 'abs'")
+        check_schedulable(optimizer, "ReduceLROnPlateau")
         n = len(optimizer.param_groups)
         self.min_lrs = list(min_lr) if isinstance(min_lr, (list, tuple)) else [min_lr] * n
         self.optimizer, self.mode, self.factor, self.patience = optimizer, mode, factor, patience
