@@ -19,8 +19,14 @@ import numpy as np
 
 import tinyllm as tl
 from tinyllm import lessons, plot
-from tinyllm.data import (DataLoader, LabeledTexts, WordTokenizer, encode_labeled, synthetic_sentiment,
-                          train_val_test_split)  # fmt: skip
+from tinyllm.data import (
+    DataLoader,
+    LabeledTexts,
+    WordTokenizer,
+    encode_labeled,
+    synthetic_sentiment,
+    train_val_test_split,
+)
 from tinyllm.data.synthetic import INTENSIFIERS, NEGATIVE, NOUNS, POSITIVE, VERBS
 from tinyllm.models import TextClassifier
 

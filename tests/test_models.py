@@ -6,9 +6,9 @@ from collections import OrderedDict
 
 import numpy as np
 import pytest
-from parity import assert_grads_match, copy_to_torch
 
 import tinyllm as tl
+from parity import assert_grads_match, copy_to_torch
 from tinyllm.models import GPT, GPTConfig, TextClassifier
 
 # ----------------------------------------------------------------------------- helpers

@@ -7,7 +7,8 @@ Names and defaults follow PyTorch: float32 unless a dtype is given, ``device="cp
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy
 

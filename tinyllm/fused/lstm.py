@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
-from tinyllm.backend import get_array_module
 from tinyllm.autograd import Function
+from tinyllm.backend import get_array_module
 
 
 def _sigmoid_(a: Any, xp: Any) -> None:

@@ -16,7 +16,7 @@ import numpy
 from tinyllm import backend
 from tinyllm.autograd import Function
 from tinyllm.backend import get_array_module
-from tinyllm.ops.arguments import lift, meet_number, operands
+from tinyllm.ops.arguments import meet_number, operands
 from tinyllm.ops.copy import to_dtype
 from tinyllm.ops.special import normal_cdf
 from tinyllm.tensor import Tensor

@@ -9,7 +9,8 @@ were joined, or scatter it into the positions that were read.
 from __future__ import annotations
 
 import builtins
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy
 

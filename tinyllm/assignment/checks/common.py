@@ -7,7 +7,8 @@ does not even use the package's own ``tl.gradcheck``, which a submission could c
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
