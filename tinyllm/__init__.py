@@ -42,7 +42,7 @@ from tinyllm.creation import (
 )
 from tinyllm.gradcheck import GradcheckError, GradcheckReport, gradcheck
 from tinyllm.ops import (
-    abs,  # noqa: A004
+    abs,
     add,
     amax,
     amin,
@@ -58,13 +58,13 @@ from tinyllm.ops import (
     logsumexp,
     masked_fill,
     matmul,
-    max,  # noqa: A004
+    max,
     mean,
-    min,  # noqa: A004
+    min,
     mul,
     neg,
     permute,
-    pow,  # noqa: A004
+    pow,
     relu,
     reshape,
     sigmoid,
@@ -74,7 +74,7 @@ from tinyllm.ops import (
     squeeze,
     stack,
     sub,
-    sum,  # noqa: A004
+    sum,
     tanh,
     transpose,
     unsqueeze,

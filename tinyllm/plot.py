@@ -20,7 +20,7 @@ import matplotlib
 if os.environ.get("MPLBACKEND") is None and not os.environ.get("DISPLAY"):
     matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt  # after the backend is chosen
 
 #: Colours by role, the same in every lesson (matplotlib's colour-blind-safe "tab" set).
 COLORS = {

@@ -398,7 +398,7 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     """Elementwise ``a if condition else b``; the three broadcast together."""
     a, b = operands(a, b, "where")
     cond = condition.data if isinstance(condition, Tensor) else condition
-    if getattr(cond, "dtype", None) != bool:
+    if getattr(cond, "dtype", None) != backend.bool_:
         raise TypeError(f"where: condition must be a bool tensor, got {getattr(cond, 'dtype', type(cond))}")
     return Where.apply(a, b, cond=cond)
 
@@ -418,7 +418,7 @@ class MaskedFill(Function):
 def masked_fill(x: Tensor, mask: Any, value: float) -> Tensor:
     """``x`` with ``value`` wherever ``mask`` (bool, broadcastable to x's shape) is True."""
     m = mask.data if isinstance(mask, Tensor) else mask
-    if getattr(m, "dtype", None) != bool:
+    if getattr(m, "dtype", None) != backend.bool_:
         raise TypeError(f"masked_fill: mask must be a bool tensor, got {getattr(m, 'dtype', type(m))}")
     if numpy.broadcast_shapes(m.shape, x.shape) != x.shape:
         raise ValueError(f"masked_fill: mask of shape {m.shape} does not broadcast to {x.shape}")

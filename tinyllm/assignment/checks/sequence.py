@@ -46,9 +46,9 @@ def _lstm(x: np.ndarray, h0: np.ndarray, c0: np.ndarray, w_ih: np.ndarray, w_hh:
     return np.concatenate(ys), h, c
 
 
-def _lstm_arrays(r: np.random.Generator, sizes: list[int], I: int = 3, H: int = 2, bias: bool = True) -> list[np.ndarray]:
+def _lstm_arrays(r: np.random.Generator, sizes: list[int], C: int = 3, H: int = 2, bias: bool = True) -> list[np.ndarray]:
     B = sizes[0]
-    shapes = [(sum(sizes), I), (B, H), (B, H), (4 * H, I), (4 * H, H)] + ([(4 * H,), (4 * H,)] if bias else [])
+    shapes = [(sum(sizes), C), (B, H), (B, H), (4 * H, C), (4 * H, H)] + ([(4 * H,), (4 * H,)] if bias else [])
     return [r.standard_normal(s) * 0.7 for s in shapes]
 
 
@@ -70,7 +70,7 @@ def lstm_shapes() -> None:
 def lstm_values() -> None:
     """One step from (h0, c0): every gradient in closed form."""
     r = rng(41)
-    x, h0, c0, w_ih, w_hh, b_ih, b_hh = _lstm_arrays(r, [2], I=3, H=2)
+    x, h0, c0, w_ih, w_hh, b_ih, b_hh = _lstm_arrays(r, [2], C=3, H=2)
     u, uc = r.standard_normal((2, 2)), r.standard_normal((2, 2))
     H = 2
     a = x @ w_ih.T + b_ih + h0 @ w_hh.T + b_hh
