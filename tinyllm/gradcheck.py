@@ -193,7 +193,9 @@ def _check(
     with no_grad():
         outs = run()
     cotangents = [
-        backend.to_device(numpy.asarray(rng.standard_normal(o.shape)), o.device) if backend.is_floating(o.dtype) else None
+        backend.to_device(numpy.asarray(rng.standard_normal(o.shape)), o.device)
+        if backend.is_floating(o.dtype)
+        else None
         for o in outs
     ]
 
