@@ -117,7 +117,10 @@ def trial(config: dict) -> dict:
     h = tl.train.fit(m, tl.optim.Adam(m.parameters(), lr=config["lr"]),
                      DataLoader(train_set, batch_size=32, shuffle=True, seed=config["seed"] % 1000), epochs=epochs,
                      val_loader=val_loader)  # fmt: skip
-    return {"val_loss": min(h.series("val_loss", evals=True)), "val_accuracy": max(h.series("val_accuracy", evals=True))}
+    return {
+        "val_loss": min(h.series("val_loss", evals=True)),
+        "val_accuracy": max(h.series("val_accuracy", evals=True)),
+    }
 
 
 grid = tl.tune.grid_search(trial, {"lr": [1e-4, 1e-3, 1e-1], "dropout": [0.0, 0.25, 0.5]}, metric="val_loss",
@@ -127,8 +130,9 @@ rand = tl.tune.random_search(trial, space, n_trials=9, seed=args.seed, metric="v
 print("grid search:\n" + str(grid))
 print("random search:\n" + str(rand))
 g, r = grid.best(), rand.best()
-print(f"best of the grid:   val_loss {g.metrics['val_loss']:.3f} at lr {g.config['lr']:.2g}, dropout {g.config['dropout']:.2f}")
-print(f"best of the random: val_loss {r.metrics['val_loss']:.3f} at lr {r.config['lr']:.2g}, dropout {r.config['dropout']:.2f}")
+for label, best in (("grid:  ", g), ("random:", r)):
+    print(f"best of the {label} val_loss {best.metrics['val_loss']:.3f} at lr {best.config['lr']:.2g}, "
+          f"dropout {best.config['dropout']:.2f}")
 
 fig, ax = plot.figure(width=6.5)
 all_losses = [t.metrics["val_loss"] for t in [*grid, *rand]]

@@ -270,7 +270,8 @@ fig, axes = plot.figure(ncols=3, width=4.6, height=4, sharey=True)
 for ax, (title, s) in zip(axes, sweep.items()):
     for split in ("train", "val"):
         mean = s[split].mean(axis=1)
-        ax.plot(s["values"], mean, "o-", color=plot.COLORS[split], label="training" if split == "train" else "validation")
+        label = "training" if split == "train" else "validation"
+        ax.plot(s["values"], mean, "o-", color=plot.COLORS[split], label=label)
         ax.fill_between(s["values"], s[split].min(axis=1), s[split].max(axis=1), color=plot.COLORS[split], alpha=0.2)
     ax.axhline(floor, color="gray", ls=":", label="best possible (noise)")
     ax.axhline(math.log(2), color="gray", ls="--", label="ln 2: always predict 1/2")
@@ -281,7 +282,8 @@ for ax, (title, s) in zip(axes, sweep.items()):
 axes[0].set_ylabel(f"cross-entropy after {epochs} epochs (nats)")
 axes[0].set_ylim(0, 2.0)
 axes[0].legend()
-fig.suptitle(f"Too little regularization overfits, too much underfits ({len(seeds)} seed{'s' if len(seeds) > 1 else ''})")
+fig.suptitle("Too little regularization overfits, too much underfits "
+             f"({len(seeds)} seed{'s' if len(seeds) > 1 else ''})")
 print("saved", plot.save(fig, args.out, "strength"))
 
 # %% [markdown]

@@ -256,9 +256,9 @@ print(f"after 40 steps: unclipped f = {f_wild[-1]:.3g}, clipped f = {f_tamed[-1]
 # ## Conclusion
 #
 # On a badly conditioned problem — the valley, and the real LSTM classifier — momentum and
-# Adam reach in the same number of steps what plain SGD cannot; every quantity of an Adam step can be recomputed by hand from the
-# trace; schedules shape the step size over time; clipping stops a single huge gradient
-# from wrecking training.
+# Adam reach in the same number of steps what plain SGD cannot; every quantity of an Adam
+# step can be recomputed by hand from the trace; schedules shape the step size over time;
+# clipping stops a single huge gradient from wrecking training.
 
 # %%
 f_quad = {k: final_value(quadratic, p) for k, p in quad_paths.items()}

@@ -19,8 +19,14 @@ import numpy as np
 
 import tinyllm as tl
 from tinyllm import lessons, plot
-from tinyllm.data import (DataLoader, LabeledTexts, WordTokenizer, encode_labeled, synthetic_sentiment,
-                          train_val_test_split)  # fmt: skip
+from tinyllm.data import (
+    DataLoader,
+    LabeledTexts,
+    WordTokenizer,
+    encode_labeled,
+    synthetic_sentiment,
+    train_val_test_split,
+)
 from tinyllm.data.synthetic import INTENSIFIERS, NEGATIVE, NOUNS, POSITIVE, VERBS
 from tinyllm.models import TextClassifier
 
@@ -387,7 +393,8 @@ for name, p in fused64.named_parameters():
     differences[f"grad {name}"] = float(np.abs(p.grad.numpy() - grads_c[name].grad.numpy()).max())
 scale = max(float(np.abs(p.grad.numpy()).max()) for p in fused64.parameters())
 print(
-    f"largest gradient entry {scale:.1e}; batch of {ids.shape[0]} reviews, lengths {lengths.numpy().min()}-{lengths.numpy().max()}, float64"
+    f"largest gradient entry {scale:.1e}; batch of {ids.shape[0]} reviews, "
+    f"lengths {lengths.numpy().min()}-{lengths.numpy().max()}, float64"
 )
 for name, d in differences.items():
     print(f"  max |fused - composed| {name:<28} {d:.1e}")

@@ -135,7 +135,7 @@ for k, ax in enumerate(axes):
 axes[0].set_ylabel("query position")
 fig.suptitle("Attention weights of the first layer (rows: where from; each row sums to 1)")
 print("saved", plot.save(fig, args.out, "attention"))
-recent = np.mean([np.trace(weights[k], offset=-1) + np.trace(weights[k]) for k in range(config.n_head)]) / probe.shape[1]
+recent = np.mean([np.trace(w, offset=-1) + np.trace(w) for w in weights]) / probe.shape[1]  # w: one head (T, T)
 print(f"share of attention on the current and previous character, averaged over heads: {recent:.2f}")
 
 # %% [markdown]

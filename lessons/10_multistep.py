@@ -143,7 +143,7 @@ panels = [("acc", "validation accuracy", "Accuracy: no gain"),
           ("loss", "validation cross-entropy (nats)", "Validation loss: halved or better"),
           ("norm", "norm of all weight matrices ||W||", "Weights: only L2 shrinks them")]  # fmt: skip
 for ax, (key, label, title) in zip(axes, panels):
-    for k, (name, rows) in enumerate(objectives.items()):
+    for k, rows in enumerate(objectives.values()):
         ax.bar(k, mean_sd(rows, key)[0], yerr=mean_sd(rows, key)[1], capsize=4, alpha=0.8,
                color=["0.45", "tab:blue", "tab:green", "tab:purple"][k])  # fmt: skip
         ax.plot([k] * len(rows), [r[key] for r in rows], "k.", ms=5)

@@ -21,8 +21,9 @@ The registry never imports PyTorch: ``torch_fn`` gets the module as its first ar
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy
 

@@ -24,7 +24,8 @@ REGIONS = package_regions(PACKAGE, BY_ID)
 
 
 def _tinyllm(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tinyllm", *args], cwd=cwd, capture_output=True, text=True, check=False)
+    command = [sys.executable, "-m", "tinyllm", *args]
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
 
 
 def _restore(copy: Path, task: str) -> None:
@@ -90,15 +91,18 @@ def test_visible_tests_of_every_task_exist() -> None:
         ("def f():\n    # BEGIN SOLUTION task=nope\n    return 1\n    # END SOLUTION\n", "f.py:2: unknown task 'nope'"),
         ("def f():\n    # BEGIN SOLUTION task=sgd\n    # BEGIN SOLUTION task=sgd\n", "f.py:3: BEGIN SOLUTION inside"),
         ("def f():\n    # BEGIN SOLUTION\n    return 1\n", "f.py:2: malformed marker"),
-        ("def f():\n    # BEGIN SOLUTION task=sgd\n    return 1\n  # END SOLUTION\n", "f.py:4: END SOLUTION is not indented"),
+        ("def f():\n    # BEGIN SOLUTION task=sgd\n    return 1\n  # END SOLUTION\n",
+         "f.py:4: END SOLUTION is not indented"),
         ("def f():\n    # BEGIN SOLUTION task=sgd\n    # END SOLUTION\n", "f.py:2: the region of task 'sgd' is empty"),
-        ("# BEGIN SOLUTION task=sgd\nx = 1\n# END SOLUTION\n", "f.py:1: the region of task 'sgd' is not inside a function"),
+        ("# BEGIN SOLUTION task=sgd\nx = 1\n# END SOLUTION\n",
+         "f.py:1: the region of task 'sgd' is not inside a function"),
         ("def f():\n    def g():\n        # BEGIN SOLUTION task=sgd\n        return 1\n        # END SOLUTION\n",
          "f.py:3: the region of task 'sgd' is in a nested function (f.<locals>.g)"),
         ("def f():\n    if x:\n        # BEGIN SOLUTION task=sgd\n        y = 1\n    z = 2\n        # END SOLUTION\n",
          "f.py:5: this line is indented less"),
         (("def f():\n    # BEGIN SOLUTION task=sgd\n    a = 1\n    # END SOLUTION\n"
-          "    # BEGIN SOLUTION task=adam\n    return a\n    # END SOLUTION\n"), "f.py:5: f already holds a region of task 'sgd'"),
+          "    # BEGIN SOLUTION task=adam\n    return a\n    # END SOLUTION\n"),
+         "f.py:5: f already holds a region of task 'sgd'"),
     ],
 )  # fmt: skip
 def test_bad_markers_raise_naming_file_and_line(source: str, message: str) -> None:
@@ -154,8 +158,8 @@ try:
 except NotImplementedError as e:
     print(e)
 """
-    done = subprocess.run([sys.executable, "-c", code, str(student_copy)], cwd=student_copy, capture_output=True, text=True,
-                          check=False)  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", code, str(student_copy)], cwd=student_copy,
+                          capture_output=True, text=True, check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("task ")
 
@@ -196,7 +200,9 @@ def test_reference_package_scores_every_point() -> None:
     assert report.earned == report.points == 100
 
 
-def test_fresh_student_copy_scores_zero_on_every_task_and_the_report_lists_them(student_copy: Path, tmp_path: Path) -> None:
+def test_fresh_student_copy_scores_zero_on_every_task_and_the_report_lists_them(
+    student_copy: Path, tmp_path: Path
+) -> None:
     done = _tinyllm("assignment", "grade", str(student_copy), "--jobs", "2", "--json", str(tmp_path / "report.json"))
     assert done.returncode == 0, done.stdout + done.stderr
     report = json.loads((tmp_path / "report.json").read_text())

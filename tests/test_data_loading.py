@@ -195,7 +195,7 @@ def test_fit_resumed_from_a_checkpoint_with_a_fresh_loader_is_bit_identical(tmp_
 
 def test_a_loop_that_breaks_continues_where_it_stopped_and_set_epoch_restarts() -> None:
     loader = DataLoader(list(range(8)), batch_size=2, collate_fn=_identity)
-    for batch in loader:
+    for batch in loader:  # noqa: B007 (the batch it stopped at is the point)
         break
     assert batch == [0, 1]
     assert next(iter(loader)) == [2, 3]

@@ -125,8 +125,10 @@ def private_violations(source: str, module: str, modules: set[str], is_package: 
     problems = []
     for line, target, name in imports_of(source, module, modules):
         private = name.startswith("_") or any(p.startswith("_") for p in target.split(".")[1:])
-        if private and not name.startswith("__") and home_of(target, target not in modules or _is_package(target)) != home:
-            problems.append(f"{module}:{line} uses the private {target}{'.' + name if name else ''} from outside its home")
+        target_home = home_of(target, target not in modules or _is_package(target))
+        if private and not name.startswith("__") and target_home != home:
+            dotted = f"{target}.{name}" if name else target
+            problems.append(f"{module}:{line} uses the private {dotted} from outside its home")
     return problems
 
 

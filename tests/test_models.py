@@ -6,9 +6,9 @@ from collections import OrderedDict
 
 import numpy as np
 import pytest
-from parity import assert_grads_match, copy_to_torch
 
 import tinyllm as tl
+from parity import assert_grads_match, copy_to_torch
 from tinyllm.models import GPT, GPTConfig, TextClassifier
 
 # ----------------------------------------------------------------------------- helpers
@@ -323,7 +323,7 @@ for epoch in range(num_epochs):
         loss.backward()
         optimizer.step()
         losses.append(loss.item())
-"""
+"""  # noqa: E501 (the seed's code, verbatim)
 
 
 def test_the_seed_section_5_code_trains_with_only_its_imports_changed() -> None:

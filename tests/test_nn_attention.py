@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from parity import assert_grads_match, close, copy_to_torch, normal, tl_weighted_sum, torch_weighted_sum
 
 import tinyllm as tl
+from parity import assert_grads_match, close, copy_to_torch, normal, tl_weighted_sum, torch_weighted_sum
 
 F = tl.nn.functional
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from parity import copy_to_torch
 
 import tinyllm as tl
+from parity import copy_to_torch
 from tinyllm import nn
 from tinyllm.nn import functional as F
 

@@ -6,13 +6,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-from parity import assert_grads_match, close, copy_to_torch, normal, tl_weighted_sum, torch_weighted_sum
 
 import tinyllm as tl
+from parity import assert_grads_match, close, copy_to_torch, normal, tl_weighted_sum, torch_weighted_sum
 from tinyllm.fused import LSTMLayer
+from tinyllm.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 F = tl.nn.functional
-from tinyllm.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -180,7 +180,7 @@ def test_lstm_cell_rejects_the_wrong_feature_count() -> None:
 
 # ----------------------------------------------------------------------------- LSTM against PyTorch
 
-T, B, I, H = 5, 4, 3, 4
+T, B, C, H = 5, 4, 3, 4
 UNSORTED = [3, 5, 1, 4]
 SORTED = [5, 4, 4, 2]
 
@@ -200,9 +200,9 @@ CASES = [
 
 def _lstm_pair(torch, layers: int, batch_first: bool, bias: bool, fused: bool = True, dropout: float = 0.0):
     ours = tl.nn.LSTM(
-        I, H, num_layers=layers, bias=bias, batch_first=batch_first, dropout=dropout, fused=fused
+        C, H, num_layers=layers, bias=bias, batch_first=batch_first, dropout=dropout, fused=fused
     )
-    theirs = torch.nn.LSTM(I, H, num_layers=layers, bias=bias, batch_first=batch_first, dropout=dropout)
+    theirs = torch.nn.LSTM(C, H, num_layers=layers, bias=bias, batch_first=batch_first, dropout=dropout)
     ours.double()
     theirs.double()
     copy_to_torch(torch, ours, theirs)
@@ -217,7 +217,7 @@ def test_lstm_matches_torch(
     ours, theirs = _lstm_pair(torch, layers, batch_first, bias, fused)
     rnn_utils = torch.nn.utils.rnn
     lengths = SORTED if mode == "packed_sorted" else UNSORTED
-    a = _padded(T, B, I, batch_first)
+    a = _padded(T, B, C, batch_first)
     states = [normal(layers, B, H, seed=2), normal(layers, B, H, seed=3)]
     x, tx = tl.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
     hx = tuple(tl.tensor(s, requires_grad=True) for s in states) if with_state else None
@@ -261,7 +261,7 @@ def test_lstm_matches_torch(
 @pytest.mark.parametrize("batch_first", [False, True])
 def test_lstm_matches_torch_on_unbatched_input(torch, batch_first: bool, fused: bool) -> None:
     ours, theirs = _lstm_pair(torch, 2, batch_first, True, fused)
-    a, states = normal(T, I), [normal(2, H, seed=2), normal(2, H, seed=3)]
+    a, states = normal(T, C), [normal(2, H, seed=2), normal(2, H, seed=3)]
     x, tx = tl.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
     hx = tuple(tl.tensor(s, requires_grad=True) for s in states)
     thx = tuple(torch.tensor(s, requires_grad=True) for s in states)
@@ -313,10 +313,10 @@ def _run_lstm(model: tl.nn.LSTM, a: np.ndarray, states: list[np.ndarray], mode: 
 
 @pytest.mark.parametrize("mode", ["padded", "lengths", "packed"])
 def test_fused_lstm_equals_composed_lstm_with_dropout_between_layers(mode: str) -> None:
-    fused = tl.nn.LSTM(I, H, num_layers=3, dropout=0.4, batch_first=True).double()
-    composed = tl.nn.LSTM(I, H, num_layers=3, dropout=0.4, batch_first=True, fused=False).double()
+    fused = tl.nn.LSTM(C, H, num_layers=3, dropout=0.4, batch_first=True).double()
+    composed = tl.nn.LSTM(C, H, num_layers=3, dropout=0.4, batch_first=True, fused=False).double()
     composed.load_state_dict(fused.state_dict())
-    a, states = _padded(T, B, I, True), [normal(3, B, H, seed=2), normal(3, B, H, seed=3)]
+    a, states = _padded(T, B, C, True), [normal(3, B, H, seed=2), normal(3, B, H, seed=3)]
 
     got, want = _run_lstm(fused, a, states, mode), _run_lstm(composed, a, states, mode)
     assert sorted(got) == sorted(want)
@@ -332,11 +332,11 @@ def test_fused_lstm_equals_composed_lstm_with_dropout_between_layers(mode: str) 
 
 @pytest.mark.parametrize("fused", [True, False])
 def test_lstm_padded_positions_do_not_influence_the_result(fused: bool) -> None:
-    model = tl.nn.LSTM(I, H, num_layers=2, batch_first=True, fused=fused).double()
-    a = _padded(T, B, I, True)
+    model = tl.nn.LSTM(C, H, num_layers=2, batch_first=True, fused=fused).double()
+    a = _padded(T, B, C, True)
     noisy = a.copy()
     for b, n in enumerate(UNSORTED):
-        noisy[b, n:] = 100.0 * normal(T - n, I, seed=10 + b)
+        noisy[b, n:] = 100.0 * normal(T - n, C, seed=10 + b)
     states = [normal(2, B, H, seed=2), normal(2, B, H, seed=3)]
     clean, dirty = _run_lstm(model, a, states, "lengths"), _run_lstm(model, noisy, states, "lengths")
 
@@ -350,8 +350,8 @@ def test_lstm_padded_positions_do_not_influence_the_result(fused: bool) -> None:
 
 @pytest.mark.parametrize("fused", [True, False])
 def test_lstm_with_lengths_equals_each_sequence_run_alone(fused: bool) -> None:
-    model = tl.nn.LSTM(I, H, num_layers=2, batch_first=True, fused=fused).double()
-    a = _padded(T, B, I, True)
+    model = tl.nn.LSTM(C, H, num_layers=2, batch_first=True, fused=fused).double()
+    a = _padded(T, B, C, True)
     with tl.no_grad():
         y, (h_n, c_n) = model(tl.tensor(a), lengths=UNSORTED)
     for b, n in enumerate(UNSORTED):
@@ -367,7 +367,7 @@ def test_lstm_with_lengths_equals_each_sequence_run_alone(fused: bool) -> None:
 @pytest.mark.parametrize("fused", [True, False])
 def test_lstm_with_variable_lengths_passes_gradcheck(fused: bool) -> None:
     model = tl.nn.LSTM(2, 3, num_layers=2, fused=fused).double()
-    x = tl.tensor(normal(4, 3, 2), requires_grad=True)  # (T, B, I), padded positions included
+    x = tl.tensor(normal(4, 3, 2), requires_grad=True)  # (T, B, C), padded positions included
     h0, c0 = (tl.tensor(normal(2, 3, 3, seed=s), requires_grad=True) for s in (1, 2))
     report = tl.gradcheck(lambda x, h, c: model(x, (h, c), lengths=[2, 4, 1]), [x, h0, c0], params=model)
     assert report.passed

@@ -8,8 +8,17 @@ import numpy
 import pytest
 
 import tinyllm as tl
+from op_registry import (
+    GPU_ONLY_FUNCTIONS,
+    KINK_MARGIN,
+    NOT_DIFFERENTIABLE,
+    REGISTRY,
+    SPECS,
+    OpSpec,
+    Sample,
+    make_inputs,
+)
 from tinyllm import backend, ops
-from op_registry import GPU_ONLY_FUNCTIONS, NOT_DIFFERENTIABLE, KINK_MARGIN, REGISTRY, SPECS, OpSpec, Sample, make_inputs
 from tinyllm.autograd import Function
 
 CASES = [pytest.param(spec, s, id=f"{spec.name}-{s.id}") for spec in SPECS for s in spec.samples]

@@ -6,9 +6,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from parity import assert_grads_match, copy_to_torch
 
 import tinyllm as tl
+from parity import assert_grads_match, copy_to_torch
 from tinyllm.models import LSTMLanguageModel, TextClassifier, next_token_loss
 from tinyllm.optim import SGD, Adam, Optimizer, OptimizerLike, SwitchOptimizer
 from tinyllm.optim.lr_scheduler import ReduceLROnPlateau, StepLR

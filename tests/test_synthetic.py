@@ -145,7 +145,8 @@ def test_sentiment_rejects_bad_settings() -> None:
 def _exact_bow_limit(contrast: float, negation: float, intensifier: float, noise: float) -> float:
     """The best accuracy of any function of word counts, by enumerating every review of a small
     version of the grammar (2 nouns, 1 verb, 2 intensifiers, 2 adjectives per polarity)."""
-    nouns, verbs, intensifiers, adjectives = ["plot", "cast"], ["was"], ["very", "so"], {1: ["good", "fun"], -1: ["bad", "dull"]}  # fmt: skip
+    nouns, verbs, intensifiers = ["plot", "cast"], ["was"], ["very", "so"]
+    adjectives = {1: ["good", "fun"], -1: ["bad", "dull"]}
 
     def clauses(polarity: int) -> list[tuple[tuple[str, ...], float]]:
         out = []
@@ -176,7 +177,9 @@ def _exact_bow_limit(contrast: float, negation: float, intensifier: float, noise
     return sum(max(v) for v in noisy)
 
 
-@pytest.mark.parametrize("contrast,negation,intensifier,noise", [(0.75, 0.3, 0.3, 0.1), (0.4, 0.5, 0.0, 0.0), (1.0, 0.2, 0.6, 0.25)])  # fmt: skip
+@pytest.mark.parametrize(
+    "contrast,negation,intensifier,noise", [(0.75, 0.3, 0.3, 0.1), (0.4, 0.5, 0.0, 0.0), (1.0, 0.2, 0.6, 0.25)]
+)
 def test_bow_limit_equals_an_exact_enumeration_of_the_grammar(contrast: float, negation: float,
                                                               intensifier: float, noise: float) -> None:  # fmt: skip
     info = synthetic_sentiment(

@@ -145,7 +145,8 @@ def test_accumulating_two_batches_equals_one_step_on_both() -> None:
         fit(model, tl.optim.SGD(model.parameters(), lr=0.5), batches, steps=1, accumulate=accumulate)
         models.append(model)
     moved = False
-    for p, q, r in zip(models[0].parameters(), models[1].parameters(), _model_and_optimizer(dropout=0.0)[0].parameters()):
+    untrained, _ = _model_and_optimizer(dropout=0.0)
+    for p, q, r in zip(models[0].parameters(), models[1].parameters(), untrained.parameters()):
         np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-12, atol=1e-14)
         moved |= not np.allclose(p.detach().numpy(), r.detach().numpy())
     assert moved

@@ -50,5 +50,6 @@ def test_a_plain_text_file_trains_a_char_level_model_end_to_end(tmp_path) -> Non
     )  # fmt: skip
     val_losses = history.series("val_loss", evals=True)
     assert val_losses[-1] < 0.5 * np.log(tokenizer.vocab_size)
-    sample = tokenizer.decode(model.generate(tl.tensor([tokenizer.encode("the ")]), 40, temperature=0).numpy()[0].tolist())
+    generated = model.generate(tl.tensor([tokenizer.encode("the ")]), 40, temperature=0)
+    sample = tokenizer.decode(generated.numpy()[0].tolist())
     assert sample.startswith("the ") and set(sample) <= set(text)

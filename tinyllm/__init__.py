@@ -7,11 +7,11 @@
 
 from __future__ import annotations
 
+from tinyllm.autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from tinyllm.backend import (
     Device,
     DeviceError,
     Generator,
-    bool_ as bool,  # noqa: A001 (tl.bool, as torch.bool)
     cuda_is_available,
     float16,
     float32,
@@ -23,6 +23,7 @@ from tinyllm.backend import (
     set_rng_state,
 )
 from tinyllm.backend import as_device as device
+from tinyllm.backend import bool_ as bool  # tl.bool, as torch.bool
 from tinyllm.creation import (
     arange,
     full,
@@ -41,7 +42,7 @@ from tinyllm.creation import (
 )
 from tinyllm.gradcheck import GradcheckError, GradcheckReport, gradcheck
 from tinyllm.ops import (
-    abs,  # noqa: A004
+    abs,
     add,
     amax,
     amin,
@@ -57,13 +58,13 @@ from tinyllm.ops import (
     logsumexp,
     masked_fill,
     matmul,
-    max,  # noqa: A004
+    max,
     mean,
-    min,  # noqa: A004
+    min,
     mul,
     neg,
     permute,
-    pow,  # noqa: A004
+    pow,
     relu,
     reshape,
     sigmoid,
@@ -73,7 +74,7 @@ from tinyllm.ops import (
     squeeze,
     stack,
     sub,
-    sum,  # noqa: A004
+    sum,
     tanh,
     transpose,
     unsqueeze,
@@ -81,11 +82,10 @@ from tinyllm.ops import (
     where,
 )
 from tinyllm.serialization import load, save
-from tinyllm.autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from tinyllm.tensor import Tensor
 
-from tinyllm import nn, optim  # noqa: E402  (they build on everything above)
-
-from tinyllm import data, metrics, runtime, train, tune  # noqa: E402
+# isort: split
+# The subpackages build on everything above, so they come last.
+from tinyllm import data, metrics, nn, optim, runtime, train, tune
 
 __version__ = "0.1.0"

@@ -9,9 +9,10 @@ in PyTorch: ``"cpu"``, ``"cuda"`` (the current GPU) or ``"cuda:N"``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, Sequence
+from typing import Any
 
 import numpy
 
@@ -113,7 +114,7 @@ def cupy() -> ModuleType:
     if _cupy is not None:
         return _cupy
     try:
-        import cupy as cp  # noqa: PLC0415 (optional dependency, imported on first use)
+        import cupy as cp  # optional dependency, imported on first use
 
         count = cp.cuda.runtime.getDeviceCount()
     except Exception as error:  # ImportError, or CUDA's own driver/runtime errors
@@ -130,7 +131,7 @@ def cupy() -> ModuleType:
 def cupyx() -> ModuleType:
     """CuPy's extras (``cupyx.scatter_add``, ``cupyx.scipy.special``), for arrays already on a GPU."""
     cupy()
-    import cupyx.scipy.special  # noqa: PLC0415
+    import cupyx.scipy.special
 
     return cupyx
 

@@ -31,8 +31,9 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy
 
@@ -104,7 +105,7 @@ def gpt_flops_per_step() -> float:
 
 
 def lstm_clf_tinyllm(device: str) -> Step:
-    from tinyllm.models import TextClassifier  # noqa: PLC0415
+    from tinyllm.models import TextClassifier
 
     tl.manual_seed(0)
     model = TextClassifier(5000, 128, 256, 2, n_layers=2, dropout=0.5).to(device)
@@ -121,7 +122,7 @@ def lstm_clf_tinyllm(device: str) -> Step:
 
 
 def gpt_char_tinyllm(device: str) -> Step:
-    from tinyllm.models import GPT, GPTConfig  # noqa: PLC0415
+    from tinyllm.models import GPT, GPTConfig
 
     tl.manual_seed(0)
     model = GPT(GPTConfig(**GPT_SHAPE, dropout=0.0, bias=True, tie_weights=True)).to(device)
@@ -167,7 +168,7 @@ def gemm_tinyllm(device: str) -> Step:
 
 
 def _torch() -> Any:
-    import torch  # noqa: PLC0415 (optional: only the benchmark compares against it)
+    import torch  # optional: only the benchmark compares against it
 
     return torch
 

@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     lessons.add_argument("--out", default=None, help="write figures here instead of figures/")
     lessons.add_argument("--device", default="cpu", help="cpu or cuda")
     try:
-        from tinyllm import assignment  # noqa: PLC0415  (stays with the instructor: not in student copies)
+        from tinyllm import assignment  # stays with the instructor: not in student copies
     except ImportError:
         assignment = None  # type: ignore[assignment]
     if assignment is not None:
@@ -31,15 +31,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "demo":
-        from tinyllm.demo import main as demo  # noqa: PLC0415
+        from tinyllm.demo import main as demo
 
         demo()
     elif args.command == "bench":
-        from tinyllm.bench import main as bench_main  # noqa: PLC0415
+        from tinyllm.bench import main as bench_main
 
         bench_main(args.workloads, args.device, as_json=args.json, quick=args.quick, memory=not args.no_memory)
     elif args.command == "lessons":
-        from tinyllm import lessons as lesson_runner  # noqa: PLC0415
+        from tinyllm import lessons as lesson_runner
 
         if args.list:
             for path in lesson_runner.available():

@@ -7,7 +7,8 @@ Names and defaults follow PyTorch: float32 unless a dtype is given, ``device="cp
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy
 
@@ -167,9 +168,13 @@ def full_like(x: Tensor, fill_value: float, dtype: DTypeLike = None, requires_gr
     return full(x.shape, fill_value, dtype=dtype or x.dtype, device=x.device, requires_grad=requires_grad)
 
 
-def randn_like(x: Tensor, dtype: DTypeLike = None, requires_grad: bool = False, generator: Generator | None = None) -> Tensor:
+def randn_like(
+    x: Tensor, dtype: DTypeLike = None, requires_grad: bool = False, generator: Generator | None = None
+) -> Tensor:
     return _like(randn, x, dtype, requires_grad, generator=generator)
 
 
-def rand_like(x: Tensor, dtype: DTypeLike = None, requires_grad: bool = False, generator: Generator | None = None) -> Tensor:
+def rand_like(
+    x: Tensor, dtype: DTypeLike = None, requires_grad: bool = False, generator: Generator | None = None
+) -> Tensor:
     return _like(rand, x, dtype, requires_grad, generator=generator)

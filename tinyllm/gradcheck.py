@@ -21,8 +21,9 @@ KINK rather than FAIL.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import numpy
 
@@ -192,7 +193,9 @@ def _check(
     with no_grad():
         outs = run()
     cotangents = [
-        backend.to_device(numpy.asarray(rng.standard_normal(o.shape)), o.device) if backend.is_floating(o.dtype) else None
+        backend.to_device(numpy.asarray(rng.standard_normal(o.shape)), o.device)
+        if backend.is_floating(o.dtype)
+        else None
         for o in outs
     ]
 

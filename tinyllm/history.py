@@ -50,11 +50,11 @@ class History:
     def plot(self, path: str | os.PathLike[str] | None = None) -> Any:
         """Training loss per step and validation loss per evaluation, with the learning rate
         beneath; saved to ``path`` if given. Returns the matplotlib figure."""
-        import matplotlib  # noqa: PLC0415 (only plotting needs it)
+        import matplotlib  # only plotting needs it
 
         if path is not None:
             matplotlib.use("Agg")
-        import matplotlib.pyplot as plt  # noqa: PLC0415
+        import matplotlib.pyplot as plt
 
         fig, (ax, ax_lr) = plt.subplots(2, 1, figsize=(7, 5), sharex=True, height_ratios=(3, 1))
         if self.steps:

@@ -35,7 +35,8 @@ def options(script: str, argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="small sizes: seconds instead of minutes")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--seed", type=int, default=0, help="the seed of every random draw")
-    parser.add_argument("--out", default=None, help=f"where figures go (default figures/{name}/; --quick: a temp folder)")
+    parser.add_argument("--out", default=None,
+                        help=f"where figures go (default figures/{name}/; --quick: a temp folder)")  # fmt: skip
     parser.add_argument("--text", default=None, help="a plain-text file, for lessons that train on text")
     parser.add_argument("--threads", type=int, default=1,
                         help="BLAS threads (default 1: fastest for the lessons' small models)")  # fmt: skip

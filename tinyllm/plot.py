@@ -10,16 +10,17 @@ server and in CI.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import matplotlib
 
 if os.environ.get("MPLBACKEND") is None and not os.environ.get("DISPLAY"):
     matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt  # after the backend is chosen
 
 #: Colours by role, the same in every lesson (matplotlib's colour-blind-safe "tab" set).
 COLORS = {

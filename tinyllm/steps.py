@@ -18,7 +18,8 @@ and the shapes and dtypes of its parts) and the forms the step reads.
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from tinyllm.nn import Module
 from tinyllm.nn import functional as F

@@ -24,8 +24,9 @@ import math
 import os
 import sys
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import numpy
 
@@ -391,7 +392,7 @@ def _progress_bar(total: int | None, done: int, enabled: bool | None) -> Any:
         enabled = sys.stderr.isatty()
     if not enabled:
         return None
-    from tqdm.auto import tqdm  # noqa: PLC0415
+    from tqdm.auto import tqdm
 
     return tqdm(total=total, initial=done, unit="step", dynamic_ncols=True)
 

@@ -45,9 +45,10 @@ import math
 import os
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy
 

@@ -139,7 +139,8 @@ def _grade_task(task: Task, root: Path, patches: list[dict[str, str]], timeout: 
         start = time.perf_counter()
         proc = subprocess.Popen(
             [sys.executable, "-c", runner.BOOT, runner.__file__, str(spec_file)], cwd=work, env=env,
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=os.name == "posix",
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            start_new_session=os.name == "posix",
         )  # fmt: skip
         try:
             output, _ = proc.communicate(timeout=timeout)
@@ -184,7 +185,8 @@ def _score(task: Task, result: dict[str, Any] | None, timed_out: bool, returncod
                           seconds, checks, output)  # fmt: skip
     if result is None or not result.get("done"):
         return TaskResult(task.id, task.title, task.points, 0, "crash",
-                          f"the check process died (exit code {returncode}){where}", seconds, checks, output)  # fmt: skip
+                          f"the check process died (exit code {returncode}){where}",
+                          seconds, checks, output)  # fmt: skip
     if result.get("error"):
         return TaskResult(task.id, task.title, task.points, 0, "error", result["error"], seconds, checks, output)
     earned = sum(c.earned for c in checks)

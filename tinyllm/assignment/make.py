@@ -105,7 +105,9 @@ def students_md(tasks: list[Task], regions: dict[str, list]) -> str:
             names = functions.setdefault(r.task, {}).setdefault(file, [])
             if f"`{r.function}`" not in names:
                 names.append(f"`{r.function}`")
-    where = {task: [f"`{file}`: {', '.join(names)}" for file, names in files.items()] for task, files in functions.items()}
+    where = {
+        task: [f"`{file}`: {', '.join(names)}" for file, names in files.items()] for task, files in functions.items()
+    }
     total = sum(t.points for t in tasks)
     lines = [
         "# Your assignment: write the heart of tinyllm",

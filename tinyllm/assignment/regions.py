@@ -21,9 +21,9 @@ from __future__ import annotations
 import ast
 import re
 import textwrap
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Collection
 
 BEGIN = re.compile(r"^(?P<indent>[ \t]*)# BEGIN SOLUTION task=(?P<task>\w+)[ \t]*$")
 END = re.compile(r"^(?P<indent>[ \t]*)# END SOLUTION[ \t]*$")

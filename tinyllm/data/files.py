@@ -13,8 +13,8 @@ only, so line numbers agree with what ``wc -l`` and editors count.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 from tinyllm.data.datasets import LabeledTexts
 

@@ -8,7 +8,8 @@ in exactly one part, and each part holds n f_k examples to within one.
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy
 

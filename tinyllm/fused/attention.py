@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from tinyllm.autograd import Function
 from tinyllm.backend import get_array_module
 from tinyllm.ops.elementwise import unbroadcast
 from tinyllm.ops.softmax import max_shift
-from tinyllm.autograd import Function
 
 
 class Attention(Function):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from tinyllm.autograd import Function
 from tinyllm.backend import get_array_module
 from tinyllm.ops.softmax import max_shift
-from tinyllm.autograd import Function
 
 
 class SoftmaxCrossEntropy(Function):

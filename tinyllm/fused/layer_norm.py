@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from tinyllm.backend import get_array_module
 from tinyllm.autograd import Function
+from tinyllm.backend import get_array_module
 
 
 class LayerNorm(Function):

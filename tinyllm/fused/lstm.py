@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
-from tinyllm.backend import get_array_module
 from tinyllm.autograd import Function
+from tinyllm.backend import get_array_module
 
 
 def _sigmoid_(a: Any, xp: Any) -> None:
@@ -130,7 +131,9 @@ class LSTMLayer(Function):
             n0 = sizes[0]
             g_w_hh = da[:n0].T @ self.h0[:n0]
             if len(sizes) > 1:  # step t >= 1 read h from step t - 1's first batch_sizes[t] rows
-                prev = xp.concatenate([xp.arange(starts[t - 1], starts[t - 1] + sizes[t]) for t in range(1, len(sizes))])
+                prev = xp.concatenate(
+                    [xp.arange(starts[t - 1], starts[t - 1] + sizes[t]) for t in range(1, len(sizes))]
+                )
                 g_w_hh += da[n0:].T @ y[prev]
         grads = (gx, dh, dc, g_w_ih, g_w_hh)
         if len(self.inputs) == 5:  # type: ignore[arg-type]

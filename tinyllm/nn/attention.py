@@ -67,7 +67,9 @@ class MultiheadSelfAttention(Module):
             return None
         kpm = key_padding_mask.data if isinstance(key_padding_mask, Tensor) else key_padding_mask
         if kpm.shape != (B, T) or kpm.dtype != bool:
-            raise ValueError(f"MultiheadSelfAttention: key_padding_mask must be bool of shape {(B, T)}, not {kpm.dtype} {kpm.shape}")
+            raise ValueError(
+                f"MultiheadSelfAttention: key_padding_mask must be bool of shape {(B, T)}, not {kpm.dtype} {kpm.shape}"
+            )
         xp = backend.get_array_module(like.data)
         allowed = xp.asarray(~kpm)[:, None, None, :]  # (B, 1, 1, T)
         if self.causal:

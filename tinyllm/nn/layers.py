@@ -7,13 +7,13 @@ PyTorch's, so ``load_state_dict`` moves weights between the two.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 from tinyllm import backend, ops
+from tinyllm.autograd import no_grad
 from tinyllm.nn import functional as F
 from tinyllm.nn import init
 from tinyllm.nn.module import Module, Parameter
-from tinyllm.autograd import no_grad
 from tinyllm.tensor import Tensor
 
 

@@ -11,13 +11,14 @@ its dotted path (``"lstm.weight_ih_l0"``). Names and behaviour follow PyTorch's
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple, TypeVar
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, NamedTuple, TypeVar
 
 import numpy
 
 from tinyllm import backend
-from tinyllm.backend import Device
 from tinyllm.autograd import no_grad, zero_grads
+from tinyllm.backend import Device
 from tinyllm.tensor import Tensor
 
 M = TypeVar("M", bound="Module")

@@ -7,7 +7,8 @@ changing their dtype: ``x * 2`` stays float32 (PyTorch's rule, and NumPy 2's).
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from tinyllm import backend
 from tinyllm.ops.copy import to_dtype

@@ -16,7 +16,7 @@ import numpy
 from tinyllm import backend
 from tinyllm.autograd import Function
 from tinyllm.backend import get_array_module
-from tinyllm.ops.arguments import lift, meet_number, operands
+from tinyllm.ops.arguments import meet_number, operands
 from tinyllm.ops.copy import to_dtype
 from tinyllm.ops.special import normal_cdf
 from tinyllm.tensor import Tensor
@@ -398,7 +398,7 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     """Elementwise ``a if condition else b``; the three broadcast together."""
     a, b = operands(a, b, "where")
     cond = condition.data if isinstance(condition, Tensor) else condition
-    if getattr(cond, "dtype", None) != bool:
+    if getattr(cond, "dtype", None) != backend.bool_:
         raise TypeError(f"where: condition must be a bool tensor, got {getattr(cond, 'dtype', type(cond))}")
     return Where.apply(a, b, cond=cond)
 
@@ -418,7 +418,7 @@ class MaskedFill(Function):
 def masked_fill(x: Tensor, mask: Any, value: float) -> Tensor:
     """``x`` with ``value`` wherever ``mask`` (bool, broadcastable to x's shape) is True."""
     m = mask.data if isinstance(mask, Tensor) else mask
-    if getattr(m, "dtype", None) != bool:
+    if getattr(m, "dtype", None) != backend.bool_:
         raise TypeError(f"masked_fill: mask must be a bool tensor, got {getattr(m, 'dtype', type(m))}")
     if numpy.broadcast_shapes(m.shape, x.shape) != x.shape:
         raise ValueError(f"masked_fill: mask of shape {m.shape} does not broadcast to {x.shape}")

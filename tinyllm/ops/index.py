@@ -44,7 +44,9 @@ def embedding(ids: Any, weight: Tensor, padding_idx: int | None = None) -> Tenso
     if not numpy.issubdtype(ids_array.dtype, numpy.integer):
         raise TypeError(f"embedding: ids must be integers, not {ids_array.dtype}")
     if weight.ndim != 2:
-        raise ValueError(f"embedding: the weight must be a (num_embeddings, embedding_dim) table, not shape {weight.shape}")
+        raise ValueError(
+            f"embedding: the weight must be a (num_embeddings, embedding_dim) table, not shape {weight.shape}"
+        )
     vocab = weight.shape[0]
     if ids_array.size:
         lo, hi = int(ids_array.min()), int(ids_array.max())

@@ -9,10 +9,12 @@ were joined, or scatter it into the positions that were read.
 from __future__ import annotations
 
 import builtins
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy
 
+from tinyllm import backend
 from tinyllm.autograd import Function
 from tinyllm.backend import get_array_module
 from tinyllm.ops.arguments import dim_index, shape_args
@@ -233,6 +235,6 @@ def reads_each_element_once(index: Any) -> bool:
     """True for an index that reads no element twice: ints, slices, None, Ellipsis, bool masks."""
     parts = index if isinstance(index, tuple) else (index,)
     return all(
-        isinstance(p, (int, slice)) or p is None or p is Ellipsis or getattr(p, "dtype", None) == bool
+        isinstance(p, (int, slice)) or p is None or p is Ellipsis or getattr(p, "dtype", None) == backend.bool_
         for p in parts
     )

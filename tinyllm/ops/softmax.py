@@ -15,7 +15,8 @@ Backward, with p = softmax(x) saved by forward and g the upstream gradient:
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from tinyllm.autograd import Function
 from tinyllm.backend import get_array_module

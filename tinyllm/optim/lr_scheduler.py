@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import bisect
 import math
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from tinyllm.optim.optimizer import Optimizer
 

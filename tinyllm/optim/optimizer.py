@@ -10,7 +10,8 @@ between steps (momentum, moment estimates), per parameter.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from tinyllm import backend
 from tinyllm.autograd import enable_grad, no_grad, zero_grads

@@ -8,7 +8,8 @@ that drives "an optimizer" should ask for this protocol rather than the base cla
 
 from __future__ import annotations
 
-from typing import Any, Callable, Protocol, runtime_checkable
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
 
 from tinyllm.tensor import Tensor
 

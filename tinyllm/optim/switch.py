@@ -14,7 +14,8 @@ would be wrong for it. It has what a training loop uses, :class:`~tinyllm.optim.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from tinyllm.optim.optimizer import Optimizer
 from tinyllm.tensor import Tensor

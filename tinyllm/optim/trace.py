@@ -15,7 +15,8 @@ trace the optimizers skip this bookkeeping entirely.
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy
 

@@ -11,7 +11,7 @@ from ``tinyllm.assignment``.
 
 from __future__ import annotations
 
-from . import layers, ops, optim, sequence  # noqa: F401  (each registers its checks)
+from . import layers, ops, optim, sequence  # each registers its checks
 from .common import CHECKS, CheckFailed
 
 __all__ = ["CHECKS", "CheckFailed"]

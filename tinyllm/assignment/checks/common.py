@@ -7,7 +7,8 @@ does not even use the package's own ``tl.gradcheck``, which a submission could c
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -49,7 +50,9 @@ def close(actual: Any, expected: Any, what: str, rtol: float = 1e-6, atol: float
     bad = ~(np.abs(a - e) <= atol + rtol * np.abs(e))  # NaN is bad too
     if bad.any():
         i = tuple(int(k) for k in np.argwhere(bad)[0])
-        raise CheckFailed(f"{what}: {a[i]:.6g} at index {i}, expected {e[i]:.6g} ({int(bad.sum())} of {bad.size} wrong)")
+        raise CheckFailed(
+            f"{what}: {a[i]:.6g} at index {i}, expected {e[i]:.6g} ({int(bad.sum())} of {bad.size} wrong)"
+        )
 
 
 def same_shape_and_dtype(grad: Any, like: tl.Tensor, what: str) -> None:

@@ -266,8 +266,8 @@ def layer_norm_gradcheck() -> None:
     r = rng(32)
     x = r.standard_normal((2, 3, 4)) * 3 + 1
     g4, b4, g34 = r.standard_normal(4), r.standard_normal(4), r.standard_normal((3, 4))
-    gradcheck("layer_norm over (4,)", lambda a, g, b: F.layer_norm(a, (4,), g, b), lambda a, g, b: _layer_norm(a, 1, g, b),
-              [x, g4, b4], ["x", "weight", "bias"])  # fmt: skip
+    gradcheck("layer_norm over (4,)", lambda a, g, b: F.layer_norm(a, (4,), g, b),
+              lambda a, g, b: _layer_norm(a, 1, g, b), [x, g4, b4], ["x", "weight", "bias"])  # fmt: skip
     gradcheck("layer_norm over (3, 4)", lambda a, g: F.layer_norm(a, (3, 4), g), lambda a, g: _layer_norm(a, 2, g),
               [x, g34], ["x", "weight"])  # fmt: skip
     gradcheck("layer_norm without weight and bias", lambda a: F.layer_norm(a, (4,)), lambda a: _layer_norm(a, 1),
@@ -281,7 +281,8 @@ def layer_norm_training() -> None:
     tl.manual_seed(0)
     r = rng(33)
     x = tl.tensor(r.standard_normal((64, 8)) * 2 + 1, dtype=tl.float32)
-    y = tl.tensor(_layer_norm(x.numpy().astype(np.float64), 1, r.standard_normal(8), r.standard_normal(8)), dtype=tl.float32)
+    weight, bias = r.standard_normal(8), r.standard_normal(8)
+    y = tl.tensor(_layer_norm(x.numpy().astype(np.float64), 1, weight, bias), dtype=tl.float32)
     norm = nn.LayerNorm(8)
     opt = optim.SGD(norm.parameters(), lr=0.5)
 

@@ -89,7 +89,8 @@ def elementwise_training() -> None:
     r = rng(4)
     x = tl.tensor(r.uniform(-1, 1, (64,)))
     y = tl.tensor(np.tanh(1.7 * x.numpy()) / 2.0)
-    w, s = tl.tensor([0.2], dtype=tl.float64, requires_grad=True), tl.tensor([1.0], dtype=tl.float64, requires_grad=True)
+    w = tl.tensor([0.2], dtype=tl.float64, requires_grad=True)
+    s = tl.tensor([1.0], dtype=tl.float64, requires_grad=True)
 
     first, last = train(lambda: (((w * x).tanh() / s - y) ** 2).mean(), optim.SGD([w, s], lr=4.0), 200)
     expect(last < 1e-4 * first, f"tanh(w x) / s did not fit: loss {first:.3g} -> {last:.3g}")
@@ -168,7 +169,9 @@ def matmul_shapes() -> None:
         (a @ b).sum().backward()
         same_shape_and_dtype(a.grad, a, f"{sa} @ {sb}, left")
         same_shape_and_dtype(b.grad, b, f"{sa} @ {sb}, right")
-    x, w, bias = (tl.tensor(r.standard_normal(s).astype(np.float32), requires_grad=True) for s in ((2, 3, 4), (5, 4), (5,)))
+    x, w, bias = (
+        tl.tensor(r.standard_normal(s).astype(np.float32), requires_grad=True) for s in ((2, 3, 4), (5, 4), (5,))
+    )
     F.linear(x, w, bias).sum().backward()
     for name, t in (("x", x), ("weight", w), ("bias", bias)):
         same_shape_and_dtype(t.grad, t, f"linear, {name}")
@@ -184,7 +187,8 @@ def matmul_values() -> None:
     ga, gb = _grads(lambda x, y: x @ y, a, b, u=u)
     close(ga, u @ b.T, "dA = dY B^T")
     close(gb, a.T @ u, "dB = A^T dY")
-    x, w, bias, u = r.standard_normal((6, 4)), r.standard_normal((5, 4)), r.standard_normal(5), r.standard_normal((6, 5))
+    x, w, bias = r.standard_normal((6, 4)), r.standard_normal((5, 4)), r.standard_normal(5)
+    u = r.standard_normal((6, 5))
     gx, gw, gbias = _grads(F.linear, x, w, bias, u=u)
     close(gx, u @ w, "linear: dX = dY W")
     close(gw, u.T @ x, "linear: dW = dY^T X")
@@ -195,7 +199,8 @@ def matmul_values() -> None:
 def matmul_gradcheck() -> None:
     r = rng(11)
     for sa, sb in (((2, 1, 3, 4), (3, 4, 2)), ((4,), (2, 4, 3)), ((2, 3, 4), (4,)), ((1, 4), (4, 1))):
-        gradcheck(f"{sa} @ {sb}", lambda x, y: x @ y, np.matmul, [r.standard_normal(sa), r.standard_normal(sb)], ["a", "b"])
+        a, b = r.standard_normal(sa), r.standard_normal(sb)
+        gradcheck(f"{sa} @ {sb}", lambda x, y: x @ y, np.matmul, [a, b], ["a", "b"])
     x, w, bias = r.standard_normal((2, 3, 4)), r.standard_normal((5, 4)), r.standard_normal(5)
     gradcheck("linear on (2, 3, 4)", F.linear, lambda x, w, b: x @ w.T + b, [x, w, bias], ["x", "weight", "bias"])
     gradcheck("linear without bias", F.linear, lambda x, w: x @ w.T, [x, w], ["x", "weight"])

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -45,9 +46,11 @@ def _lstm(x: np.ndarray, h0: np.ndarray, c0: np.ndarray, w_ih: np.ndarray, w_hh:
     return np.concatenate(ys), h, c
 
 
-def _lstm_arrays(r: np.random.Generator, sizes: list[int], I: int = 3, H: int = 2, bias: bool = True) -> list[np.ndarray]:
+def _lstm_arrays(
+    r: np.random.Generator, sizes: list[int], C: int = 3, H: int = 2, bias: bool = True
+) -> list[np.ndarray]:
     B = sizes[0]
-    shapes = [(sum(sizes), I), (B, H), (B, H), (4 * H, I), (4 * H, H)] + ([(4 * H,), (4 * H,)] if bias else [])
+    shapes = [(sum(sizes), C), (B, H), (B, H), (4 * H, C), (4 * H, H)] + ([(4 * H,), (4 * H,)] if bias else [])
     return [r.standard_normal(s) * 0.7 for s in shapes]
 
 
@@ -69,7 +72,7 @@ def lstm_shapes() -> None:
 def lstm_values() -> None:
     """One step from (h0, c0): every gradient in closed form."""
     r = rng(41)
-    x, h0, c0, w_ih, w_hh, b_ih, b_hh = _lstm_arrays(r, [2], I=3, H=2)
+    x, h0, c0, w_ih, w_hh, b_ih, b_hh = _lstm_arrays(r, [2], C=3, H=2)
     u, uc = r.standard_normal((2, 2)), r.standard_normal((2, 2))
     H = 2
     a = x @ w_ih.T + b_ih + h0 @ w_hh.T + b_hh
@@ -132,7 +135,10 @@ def _attention(q: np.ndarray, k: np.ndarray, v: np.ndarray, scale: float, mask: 
 @check
 def attention_shapes() -> None:
     r = rng(50)
-    q, k, v = (tl.tensor(r.standard_normal(s).astype(np.float32), requires_grad=True) for s in ((2, 3, 4), (2, 5, 4), (2, 5, 6)))
+    q, k, v = (
+        tl.tensor(r.standard_normal(s).astype(np.float32), requires_grad=True)
+        for s in ((2, 3, 4), (2, 5, 4), (2, 5, 6))
+    )
     out, weights = F.scaled_dot_product_attention(q, k, v, need_weights=True)
     backward((out, weights), [np.ones(out.shape), np.ones(weights.shape)])
     for name, t in (("query", q), ("key", k), ("value", v)):
@@ -142,7 +148,8 @@ def attention_shapes() -> None:
 @check
 def attention_values() -> None:
     r = rng(51)
-    q, k, v, u = r.standard_normal((3, 4)), r.standard_normal((5, 4)), r.standard_normal((5, 2)), r.standard_normal((3, 2))
+    q, k, v = r.standard_normal((3, 4)), r.standard_normal((5, 4)), r.standard_normal((5, 2))
+    u = r.standard_normal((3, 2))
     scale = 0.5
     p = _attention(q, k, v, scale)[1]
     dp = u @ v.T
@@ -166,7 +173,8 @@ def attention_gradcheck() -> None:
     keep = (r.random((2, 3, 3)) > 0.3) / 0.7
     gradcheck("a float mask and a dropout keep-mask, through output and weights",
               lambda a, b, c: fused.Attention.apply(a, b, c, scale=0.3, mask=additive, keep=keep),
-              lambda a, b, c: _attention(a, b, c, 0.3, additive, keep), [q, k, v], ["query", "key", "value"])  # fmt: skip
+              lambda a, b, c: _attention(a, b, c, 0.3, additive, keep),
+              [q, k, v], ["query", "key", "value"])  # fmt: skip
     kb, vb = r.standard_normal((1, 4, 4)), r.standard_normal((4, 5))
     gradcheck("keys and values broadcast over the batch",
               lambda a, b, c: F.scaled_dot_product_attention(a, b, c),

@@ -9,8 +9,8 @@ import numpy
 
 from tinyllm import backend, ops
 from tinyllm import fused as fused_ops
-from tinyllm.ops.softmax import max_shift
 from tinyllm.nn.functional.layers import _check_p, dropout_keep_mask
+from tinyllm.ops.softmax import max_shift
 from tinyllm.tensor import Tensor, from_array
 
 

@@ -142,7 +142,9 @@ def pad_packed_sequence(
     B, T = int(sizes[0]), len(sizes)
     if total_length is not None:
         if total_length < T:
-            raise ValueError(f"pad_packed_sequence: total_length {total_length} is shorter than the longest sequence ({T})")
+            raise ValueError(
+                f"pad_packed_sequence: total_length {total_length} is shorter than the longest sequence ({T})"
+            )
         T = total_length
     order = numpy.arange(B) if sequence.sorted_indices is None else sequence.sorted_indices.numpy()
     index = padded_source_rows(order, sizes, T, batch_first)
