@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import functools
 import weakref
-from typing import Any, Callable, Iterable, TypeVar
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from tinyllm import backend
 

@@ -20,7 +20,8 @@ Deliberate differences from PyTorch, each for the sake of a smaller engine:
 from __future__ import annotations
 
 import operator
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy
 
