@@ -233,6 +233,13 @@ def _mha_run(model: tl.nn.MultiheadSelfAttention, a: np.ndarray, seed: int = 4) 
     return result
 
 
+def assert_runs_equal(got: dict[str, np.ndarray], want: dict[str, np.ndarray]) -> None:
+    """The fused and composed runs give the same outputs and gradients, name by name."""
+    assert sorted(got) == sorted(want)
+    for name in got:
+        np.testing.assert_allclose(got[name], want[name], rtol=0, atol=1e-12, err_msg=name)
+
+
 def test_fused_multihead_self_attention_equals_composed_with_dropout() -> None:
     fused = tl.nn.MultiheadSelfAttention(C, HEADS, dropout=0.3, causal=True).double()
     composed = tl.nn.MultiheadSelfAttention(C, HEADS, dropout=0.3, causal=True, fused=False).double()
@@ -241,9 +248,7 @@ def test_fused_multihead_self_attention_equals_composed_with_dropout() -> None:
     a = normal(BATCH, TIME, C)
 
     got, want = _mha_run(fused, a), _mha_run(composed, a)
-    assert sorted(got) == sorted(want)
-    for name in got:
-        np.testing.assert_allclose(got[name], want[name], rtol=0, atol=1e-12, err_msg=name)
+    assert_runs_equal(got, want)
     assert not np.allclose(got["out"], _mha_run(fused.eval(), a)["out"])  # dropout acted in training
 
 
@@ -304,9 +309,7 @@ def test_fused_transformer_block_equals_composed_given_the_same_seed(dropout: fl
     a = normal(BATCH, TIME, C)
 
     got, want = _block_run(fused, a), _block_run(composed, a)
-    assert sorted(got) == sorted(want)
-    for name in got:
-        np.testing.assert_allclose(got[name], want[name], rtol=0, atol=1e-12, err_msg=name)
+    assert_runs_equal(got, want)
     assert (dropout > 0) == (not np.allclose(got["out"], _block_run(fused.eval(), a)["out"]))
 
 
