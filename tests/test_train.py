@@ -261,3 +261,79 @@ def test_an_exhausted_generator_is_reported_not_looped_on() -> None:
     with pytest.raises(ValueError, match="gave no batches"):
         fit(model, opt, iter(TRAIN[:2]), steps=5)
     assert math.isfinite(opt.param_groups[0]["lr"])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "named"),
+    [
+        ({"steps": 0}, "steps must be >= 1"),
+        ({"steps": -3}, "steps must be >= 1"),
+        ({"epochs": -1}, "epochs must be >= 1"),
+        ({"epochs": 0}, "epochs must be >= 1"),
+        ({"epochs": 1.5}, r"epochs must be >= 1 \(a whole number\), not 1.5"),
+        ({"epochs": True}, "epochs must be >= 1"),
+        ({"epochs": 1, "eval_every": 0}, "eval_every must be >= 1"),
+        ({"epochs": 1, "patience": 0, "val_loader": VAL}, "patience must be >= 1"),
+        ({"epochs": 1, "accumulate": 2.0}, "accumulate must be >= 1"),
+        ({"epochs": 1, "clip_grad_norm": -1}, "clip_grad_norm must be a number > 0"),
+        ({"epochs": 1, "clip_grad_norm": 0}, "clip_grad_norm must be a number > 0"),
+        ({"epochs": 1, "clip_grad_norm": math.nan}, "clip_grad_norm must be a number > 0"),
+        ({"epochs": 1, "on_nonfinite": "ignore"}, "on_nonfinite must be 'raise' or 'skip'"),
+    ],
+)
+def test_fit_names_an_argument_outside_its_range_before_training(kwargs, named: str) -> None:
+    model, opt = _model_and_optimizer()
+    before = [p.data.copy() for p in model.parameters()]
+    with pytest.raises(ValueError, match=named):
+        fit(model, opt, TRAIN, **kwargs)
+    assert all(np.array_equal(p.data, b) for p, b in zip(model.parameters(), before))
+
+
+def _exploding_run(tmp_path, **kwargs):
+    """A two-layer network trained with lr 1e30: weights of ~1e29 after step 1, whose product
+    overflows float32 at step 2."""
+    tl.manual_seed(0)
+    model = tl.nn.Sequential(tl.nn.Linear(4, 16), tl.nn.ReLU(), tl.nn.Linear(16, 2))
+    opt = tl.optim.SGD(model.parameters(), lr=1e30)
+    pairs = _pairs(6, 0)
+    with np.errstate(over="ignore", invalid="ignore"):  # the overflow is the point
+        return model, fit(model, opt, pairs, epochs=2, val_loader=pairs[:1], eval_every=1,
+                          checkpoint_dir=tmp_path, **kwargs)  # fmt: skip
+
+
+def test_a_blown_up_run_stops_at_its_first_non_finite_step_and_keeps_the_last_finite_checkpoint(tmp_path) -> None:
+    with pytest.raises(tl.train.NonFiniteError, match=r"fit: at step 2 \(epoch 0\) the (loss|gradient)") as info:
+        _exploding_run(tmp_path)
+    message = str(info.value)
+    step = 2
+    assert "the checkpoint on disk is step 1" in message and "on_nonfinite='skip'" in message
+    checkpoint = tl.load(tmp_path / "checkpoint.npz")
+    assert checkpoint["progress"]["step"] == step - 1
+    assert all(np.isfinite(v.numpy()).all() for v in checkpoint["model"].values())
+
+
+def test_a_non_finite_loss_is_named_with_its_value() -> None:
+    tl.manual_seed(0)
+    model = tl.nn.Linear(4, 2)
+    pairs = _pairs(3, 0)
+    with tl.no_grad():
+        model.weight[0, 0] = math.nan
+    with pytest.raises(tl.train.NonFiniteError, match=r"fit: at step 1 \(epoch 0\) the loss is nan"):
+        fit(model, tl.optim.SGD(model.parameters(), lr=0.1), pairs, epochs=1)
+
+
+def test_skipping_non_finite_steps_leaves_the_weights_of_the_last_good_step(tmp_path) -> None:
+    tl.manual_seed(0)
+    model = tl.nn.Linear(4, 2)
+    pairs = _pairs(4, 0)
+    poisoned = (tl.tensor(np.full(pairs[0][0].shape, np.inf, dtype=np.float32)), pairs[0][1])
+    with np.errstate(invalid="ignore"):  # inf inputs give nan logits: the point
+        history = fit(model, tl.optim.SGD(model.parameters(), lr=0.1), [pairs[0], poisoned, pairs[1], poisoned],
+                      epochs=1, on_nonfinite="skip", checkpoint_dir=tmp_path)  # fmt: skip
+    assert history.skipped_steps == [2, 4]
+    assert len(history.steps) == 4 and all(np.isfinite(p.data).all() for p in model.parameters())
+    tl.manual_seed(0)
+    twin = tl.nn.Linear(4, 2)
+    fit(twin, tl.optim.SGD(twin.parameters(), lr=0.1), [pairs[0], pairs[1]], epochs=1)
+    for p, q in zip(model.parameters(), twin.parameters()):
+        assert np.array_equal(p.data, q.data)

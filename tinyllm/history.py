@@ -23,6 +23,7 @@ class History:
     steps: list[dict[str, float]] = field(default_factory=list)
     evals: list[dict[str, float]] = field(default_factory=list)
     best_step: int | None = None
+    skipped_steps: list[int] = field(default_factory=list)  # steps not taken: nan or inf (on_nonfinite="skip")
     stopped_early: bool = False
     interrupted: bool = False
 

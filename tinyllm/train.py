@@ -11,6 +11,14 @@ where it stopped (same weights, optimizer and schedule state, random state and
 data order, so the result is bit-identical to an uninterrupted run), and a clean
 exit on Ctrl-C that saves a checkpoint first.
 
+Two guarantees hold however a run ends. Ctrl-C is honoured at the next boundary
+between optimizer steps, and the checkpoint then written is that boundary's state,
+so resuming gives bit-identical weights and History; a second Ctrl-C stops at once
+and keeps the last checkpoint written. A loss or gradient that is nan or inf stops
+the run with :class:`NonFiniteError` before the optimizer steps on it (or skips the
+step, with ``on_nonfinite="skip"``), and no checkpoint with non-finite weights is
+ever written.
+
 It trains any model. Batches may be ``(inputs, targets)``, with a ``loss_fn``
 (cross-entropy unless told otherwise); ``(ids, lengths, labels)``, the text
 batches of :class:`tinyllm.data.DataLoader`; or anything that a step function of
@@ -22,7 +30,9 @@ from __future__ import annotations
 
 import math
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -134,6 +144,10 @@ def _check_metrics(metrics: Sequence[str] | None, where: str) -> None:
 CHECKPOINT = "checkpoint.npz"
 
 
+class NonFiniteError(FloatingPointError):
+    """Training met a loss, gradient or weight that is nan or inf; the message names the step."""
+
+
 def fit(
     model: Module,
     optimizer: OptimizerLike,
@@ -154,6 +168,7 @@ def fit(
     resume: bool = False,
     progress: bool | None = None,
     callback: Callable[[int, History], None] | None = None,
+    on_nonfinite: str = "raise",
 ) -> History:
     """Train ``model`` with ``optimizer`` on ``train_loader``; return the :class:`History`.
 
@@ -181,23 +196,31 @@ def fit(
     the epoch, which is exact when it repeats its batches for the same random state.
 
     ``callback(step, history)`` runs after every optimizer step.
+
+    ``on_nonfinite``: what a step whose loss or gradient is nan or inf does — ``"raise"``
+    a :class:`NonFiniteError` naming the step (the default), or ``"skip"`` the update,
+    as loss scalers in mixed-precision training do (the step is listed in
+    ``history.skipped_steps``). No checkpoint with non-finite weights is written.
     """
-    _check_arguments(epochs, steps, accumulate, patience, val_loader, metrics)
+    _check_arguments(epochs, steps, accumulate, patience, val_loader, metrics, clip_grad_norm, eval_every,
+                     on_nonfinite)  # fmt: skip
     run = _Run(
         model=model, optimizer=optimizer, loader=train_loader, step_fn=resolve_step(step_fn, loss_fn, "fit"),
         epochs=epochs, steps=steps, accumulate=accumulate, clip_grad_norm=clip_grad_norm, scheduler=scheduler,
         val_loader=val_loader, eval_every=eval_every, metrics=metrics, patience=patience, callback=callback,
+        on_nonfinite=on_nonfinite,
         checkpoint=os.path.join(checkpoint_dir, CHECKPOINT) if checkpoint_dir is not None else None,
     )  # fmt: skip
     state = _resume(run) if resume else _begin(run)
     total = steps if steps is not None else _epoch_steps(train_loader, accumulate, epochs)
     bar = _progress_bar(total, state.step, progress)
     try:
-        model.train()
-        while not run.finished(state):
-            _train_epoch(run, state, bar)
-        if not state.history.evals or state.history.evals[-1]["step"] != state.step:
-            _evaluate(run, state)  # the last steps, if no evaluation came after them
+        with _StepBoundaryInterrupt() as stop:
+            model.train()
+            while not run.finished(state):
+                _train_epoch(run, state, bar, stop)
+            if not state.history.evals or state.history.evals[-1]["step"] != state.step:
+                _evaluate(run, state)  # the last steps, if no evaluation came after them
     except KeyboardInterrupt:
         _interrupted(run, state)
         return state.history
@@ -211,14 +234,53 @@ def fit(
 
 
 def _check_arguments(epochs: int | None, steps: int | None, accumulate: int, patience: int | None,
-                     val_loader: Iterable[Any] | None, metrics: Sequence[str] | None) -> None:  # fmt: skip
+                     val_loader: Iterable[Any] | None, metrics: Sequence[str] | None, clip: float | None,
+                     eval_every: int | None, on_nonfinite: str) -> None:  # fmt: skip
     if (epochs is None) == (steps is None):
         raise ValueError("fit: give the length of training as epochs or as steps (one of them)")
-    if accumulate < 1:
-        raise ValueError(f"fit: accumulate must be >= 1, not {accumulate}")
+    for name, value in (("epochs", epochs), ("steps", steps), ("accumulate", accumulate),
+                        ("patience", patience), ("eval_every", eval_every)):  # fmt: skip
+        if value is not None and (not isinstance(value, (int, numpy.integer)) or isinstance(value, bool) or value < 1):
+            raise ValueError(f"fit: {name} must be >= 1 (a whole number), not {value!r}")
+    if clip is not None and not (isinstance(clip, (int, float)) and 0 < clip <= math.inf):
+        raise ValueError(f"fit: clip_grad_norm must be a number > 0 (or None for no clipping), not {clip!r}")
+    if on_nonfinite not in ("raise", "skip"):
+        raise ValueError(f"fit: on_nonfinite must be 'raise' or 'skip', not {on_nonfinite!r}")
     if patience is not None and val_loader is None:
         raise ValueError("fit: early stopping (patience) needs a val_loader")
     _check_metrics(metrics, "fit")
+
+
+class _StepBoundaryInterrupt:
+    """Ctrl-C while training, honoured where the run is whole: between optimizer steps.
+
+    The first SIGINT only sets ``requested``; the loop checks it before each step and
+    then stops with the state of that boundary, which a checkpoint can hold exactly. A
+    second SIGINT raises ``KeyboardInterrupt`` at once. Signal handlers can only be set
+    from the main thread; elsewhere Ctrl-C does not reach the loop anyway.
+    """
+
+    def __enter__(self) -> _StepBoundaryInterrupt:
+        self.requested = False
+        self.previous: Any = None
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print("\ninterrupt: stopping after this step (Ctrl-C again to stop at once)", file=sys.stderr)
+
+    def check(self) -> None:
+        """At a step boundary: stop here if Ctrl-C was pressed."""
+        if self.requested:
+            raise KeyboardInterrupt
 
 
 @dataclass
@@ -239,6 +301,7 @@ class _Run:
     metrics: Sequence[str] | None
     patience: int | None
     callback: Callable[[int, History], None] | None
+    on_nonfinite: str
     checkpoint: str | None  # the checkpoint file's path
 
     @property
@@ -264,7 +327,12 @@ class _State:
     best_loss: float = math.inf
     bad_evals: int = 0  # evaluations since the best one
     best_weights: dict[str, Any] | None = None
-    loader_state: Any = None  # the loader's state right after the last optimizer step
+    # The state of the last step boundary that is not held by the model and optimizer:
+    # the loader's position and every random generator (dropout's included).
+    loader_state: Any = None
+    rng: Any = None
+    updating: bool = False  # inside an optimizer step: the weights are not those of a boundary
+    saved_step: int | None = None  # the step of the checkpoint on disk
     # perf_counter() less the time trained before a resume, so that times count across runs
     started: float = field(default_factory=time.perf_counter)
 
@@ -276,10 +344,17 @@ class _State:
 # ----------------------------------------------------------------------------- the loop's parts
 
 
-def _train_epoch(run: _Run, state: _State, bar: Any) -> None:
+def _train_epoch(run: _Run, state: _State, bar: Any, stop: _StepBoundaryInterrupt) -> None:
     """One pass over the loader (what is left of it, after a resume), or less if the run finishes."""
+    stop.check()
+    batches = iter(_epoch_iterator(run.loader, state))
     losses: list[float] = []  # of the batches in the step being accumulated
-    for batch in _epoch_iterator(run.loader, state):
+    while True:
+        if not losses:
+            stop.check()
+        batch = next(batches, _END)
+        if batch is _END:
+            break
         losses.append(_forward_backward(run, batch))
         if len(losses) < run.accumulate:
             continue
@@ -298,36 +373,79 @@ def _train_epoch(run: _Run, state: _State, bar: Any) -> None:
     run.optimizer.zero_grad()  # an incomplete accumulation at the epoch's end is dropped
     state.epoch += 1
     state.batch_in_epoch = 0
-    state.loader_state = _loader_state(run.loader)
+    _mark_boundary(run, state)
     if run.eval_every is None:
         _evaluate(run, state)
 
 
+_END = object()
+
+
+def _mark_boundary(run: _Run, state: _State) -> None:
+    """Remember what a checkpoint of this step boundary needs beyond the model and optimizer."""
+    state.loader_state = _loader_state(run.loader)
+    state.rng = backend.get_rng_state()
+
+
 def _forward_backward(run: _Run, batch: Any) -> float:
-    """Add this batch's share of the step's gradient to ``.grad``; return its loss."""
+    """Add this batch's share of the step's gradient to ``.grad``; return its loss (a loss that
+    is nan or inf is returned without a backward: the step will not be taken)."""
     out = run.step_fn(run.model, batch)
-    (out.loss / run.accumulate if run.accumulate > 1 else out.loss).backward()
-    return float(out.loss.item())
+    loss = float(out.loss.item())
+    if math.isfinite(loss):
+        (out.loss / run.accumulate if run.accumulate > 1 else out.loss).backward()
+    return loss
 
 
 def _optimizer_step(run: _Run, state: _State, losses: list[float]) -> None:
-    """Clip, step, forget the gradients, schedule, and record the step."""
+    """Clip, step, forget the gradients, schedule, and record the step; a step whose loss or
+    gradient is not finite raises :class:`NonFiniteError` or, told so, is skipped."""
     optimizer = run.optimizer
     params = [p for g in optimizer.param_groups for p in g["params"]]
-    norm = clip_grad_norm_(params, run.clip_grad_norm if run.clip_grad_norm is not None else math.inf)
+    norm = float(clip_grad_norm_(params, run.clip_grad_norm if run.clip_grad_norm is not None else math.inf))
     lr = optimizer.param_groups[0]["lr"]
-    optimizer.step()
+    problem = _nonfinite(run, losses, norm)
+    if problem is None:
+        state.updating = True
+        optimizer.step()
+        if run.scheduler is not None and not run.plateau:
+            run.scheduler.step()
+    elif run.on_nonfinite == "raise":
+        raise NonFiniteError(
+            f"fit: at step {state.step + 1} (epoch {state.epoch}) {problem}. The weights are those "
+            f"of step {state.step}" + (f"; the checkpoint on disk is step {state.saved_step}" if state.saved_step
+                                       is not None else "") + ". Lower the learning rate, clip the gradients "
+            "(clip_grad_norm=), or pass on_nonfinite='skip' to skip such steps"
+        )  # fmt: skip
+    else:
+        state.history.skipped_steps.append(state.step + 1)
     optimizer.zero_grad()
-    if run.scheduler is not None and not run.plateau:
-        run.scheduler.step()
     state.step += 1
     state.history.steps.append({
         "step": state.step, "epoch": state.epoch, "loss": float(numpy.mean(losses)), "lr": lr,
-        "grad_norm": float(norm.item()), "time": state.seconds(),
+        "grad_norm": norm, "time": state.seconds(),
     })  # fmt: skip
-    # the position a checkpoint resumes from: right after a whole optimizer step
     state.batch_in_epoch += len(losses)
-    state.loader_state = _loader_state(run.loader)
+    _mark_boundary(run, state)
+    state.updating = False
+
+
+def _nonfinite(run: _Run, losses: list[float], norm: float) -> str | None:
+    """What is not finite in this step (its loss, or its gradient and where), or None."""
+    bad = [loss for loss in losses if not math.isfinite(loss)]
+    if bad:
+        return f"the loss is {bad[0]}"
+    if math.isfinite(norm):
+        return None
+    problem = f"the gradient's norm is {norm}"
+    for name, p in run.model.named_parameters():
+        if p.grad is not None and not _all_finite(p.grad.data):
+            return f"{problem} (first non-finite in {name!r})"
+    return problem
+
+
+def _all_finite(a: Any) -> bool:
+    return bool(backend.get_array_module(a).isfinite(a).all())
 
 
 def _evaluate(run: _Run, state: _State) -> None:
@@ -358,8 +476,13 @@ def _early_stopping(run: _Run, state: _State, val_loss: float) -> None:
 
 
 def _interrupted(run: _Run, state: _State) -> None:
-    """Ctrl-C: save where the run stands, say so, and let ``fit`` return."""
+    """Ctrl-C: save the last step boundary, say so, and let ``fit`` return. Inside an
+    optimizer step (a second Ctrl-C) the weights are half updated: nothing is saved then."""
     state.history.interrupted = True
+    if state.updating:
+        kept = f"; the checkpoint on disk is step {state.saved_step}" if state.saved_step is not None else ""
+        print(f"\ninterrupted inside step {state.step + 1}: not saved{kept}", file=sys.stderr)
+        return
     _save(run, state)
     where = f"; checkpoint in {run.checkpoint}" if run.checkpoint is not None else ""
     print(f"\ninterrupted at step {state.step}{where}", file=sys.stderr)
@@ -404,19 +527,27 @@ def _begin(run: _Run) -> _State:
     """A fresh run's state (and its checkpoint folder)."""
     if run.checkpoint is not None:
         os.makedirs(os.path.dirname(run.checkpoint), exist_ok=True)
-    return _State(loader_state=_loader_state(run.loader))
+    state = _State()
+    _mark_boundary(run, state)
+    return state
 
 
 def _save(run: _Run, state: _State) -> None:
     """Write everything the run needs to continue (nothing without a checkpoint_dir)."""
     if run.checkpoint is None:
         return
+    for name, p in run.model.named_parameters():
+        if not _all_finite(p.data):
+            raise NonFiniteError(
+                f"fit: the weights are not finite after step {state.step} ({name!r} holds nan or inf); "
+                f"the checkpoint on disk was kept (step {state.saved_step})"
+            )
     checkpoint = {
         "model": run.model.state_dict(),
         "optimizer": run.optimizer.state_dict(),
         "scheduler": _plain(run.scheduler.state_dict()) if run.scheduler is not None else None,
         "loader": state.loader_state,
-        "rng": {str(dev): s for dev, s in backend.get_rng_state().items()},
+        "rng": {str(dev): s for dev, s in state.rng.items()},
         "history": asdict(state.history),
         "progress": {
             "step": state.step, "epoch": state.epoch, "batch_in_epoch": state.batch_in_epoch,
@@ -425,6 +556,7 @@ def _save(run: _Run, state: _State) -> None:
         "best_weights": state.best_weights,
     }
     save(checkpoint, run.checkpoint)
+    state.saved_step = state.step
 
 
 def _plain(d: dict[str, Any]) -> dict[str, Any]:
@@ -451,5 +583,6 @@ def _resume(run: _Run) -> _State:
         history=history, step=p["step"], epoch=p["epoch"], batch_in_epoch=p["batch_in_epoch"],
         best_loss=p["best_loss"], bad_evals=p["bad_evals"],
         best_weights={k: v.data for k, v in best.items()} if best else None,
-        loader_state=ckpt["loader"], started=time.perf_counter() - p["elapsed"],
+        loader_state=ckpt["loader"], rng=backend.get_rng_state(), saved_step=p["step"],
+        started=time.perf_counter() - p["elapsed"],
     )  # fmt: skip
