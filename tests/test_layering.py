@@ -41,6 +41,7 @@ LEVELS: dict[str, int] = {
     "metrics": 5,
     "steps": 6,
     "history": 6,
+    "evaluation": 6,
     "train": 6,
     "tune": 6,
     "plot": 6,
@@ -123,13 +124,47 @@ def private_violations(source: str, module: str, modules: set[str], is_package: 
     """Every private name that ``source`` takes from a tinyllm module outside its home."""
     home = home_of(module, is_package)
     problems = []
-    for line, target, name in imports_of(source, module, modules):
+    uses = imports_of(source, module, modules) + private_attribute_uses(source, modules)
+    for line, target, name in uses:
         private = name.startswith("_") or any(p.startswith("_") for p in target.split(".")[1:])
         target_home = home_of(target, target not in modules or _is_package(target))
         if private and not name.startswith("__") and target_home != home:
             dotted = f"{target}.{name}" if name else target
             problems.append(f"{module}:{line} uses the private {dotted} from outside its home")
     return problems
+
+
+def private_attribute_uses(source: str, modules: set[str]) -> list[tuple[int, str, str]]:
+    """``(line, module, name)`` for each ``alias._name`` where ``alias`` names a tinyllm module
+    (``import tinyllm as tl`` then ``tl.metrics._host``, or ``from tinyllm import metrics``)."""
+    tree = ast.parse(source)
+    aliases: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name.split(".")[0] == "tinyllm":
+                    aliases[a.asname or a.name.split(".")[0]] = a.name if a.asname else "tinyllm"
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module in modules:
+            for a in node.names:
+                if f"{node.module}.{a.name}" in modules:
+                    aliases[a.asname or a.name] = f"{node.module}.{a.name}"
+
+    def module_of(expr: ast.expr) -> str | None:
+        if isinstance(expr, ast.Name):
+            return aliases.get(expr.id)
+        if isinstance(expr, ast.Attribute):
+            outer = module_of(expr.value)
+            if outer is not None and f"{outer}.{expr.attr}" in modules:
+                return f"{outer}.{expr.attr}"
+        return None
+
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
+            owner = module_of(node.value)
+            if owner is not None:
+                found.append((node.lineno, owner, node.attr))
+    return found
 
 
 def _is_package(module: str) -> bool:
@@ -216,6 +251,9 @@ def test_a_downward_import_passes(module: str, source: str) -> None:
         ("tinyllm.nn.rnn", "from tinyllm.nn.layers import _empty\n", False),
         ("tinyllm.nn.functional.attention", "from tinyllm.nn.functional.layers import _check_p\n", False),
         ("tinyllm.ops.shape", "from tinyllm.ops.arguments import dim_index\n", False),
+        ("tinyllm.train", "from tinyllm import metrics as m\nm._host(1)\n", True),
+        ("tinyllm.train", "import tinyllm as tl\ntl.backend._cupy\n", True),
+        ("tinyllm.nn.rnn", "import tinyllm.nn.layers as layers\nlayers._empty(1)\n", False),
     ],
 )
 def test_a_private_name_is_caught_only_outside_its_home(module: str, source: str, caught: bool) -> None:

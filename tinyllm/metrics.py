@@ -18,14 +18,15 @@ from tinyllm import backend
 from tinyllm.tensor import Tensor
 
 
-def _host(x: Any) -> numpy.ndarray:
+def to_host(x: Any) -> numpy.ndarray:
+    """A tensor or array as a NumPy array on the host (metrics are computed there)."""
     if isinstance(x, Tensor):
         x = x.data
     return numpy.asarray(backend.to_device(x, backend.CPU)) if backend.is_cuda_array(x) else numpy.asarray(x)
 
 
 def _classes(predictions: Any, targets: Any) -> tuple[numpy.ndarray, numpy.ndarray]:
-    p, t = _host(predictions), _host(targets).reshape(-1)
+    p, t = to_host(predictions), to_host(targets).reshape(-1)
     if p.ndim == 2:
         p = p.argmax(axis=1)
     p = p.reshape(-1)

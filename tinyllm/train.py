@@ -23,7 +23,8 @@ It trains any model. Batches may be ``(inputs, targets)``, with a ``loss_fn``
 (cross-entropy unless told otherwise); ``(ids, lengths, labels)``, the text
 batches of :class:`tinyllm.data.DataLoader`; or anything that a step function of
 your own reads (``lm_step`` for GPT). The step functions live in
-:mod:`tinyllm.steps` and ``History`` in :mod:`tinyllm.history`; both are here too.
+:mod:`tinyllm.steps`, ``evaluate`` in :mod:`tinyllm.evaluation` and ``History`` in
+:mod:`tinyllm.history`; all are here too.
 """
 
 from __future__ import annotations
@@ -41,8 +42,7 @@ from typing import Any
 import numpy
 
 from tinyllm import backend
-from tinyllm import metrics as metric_fns  # not ``metrics``: that name is fit's and evaluate's argument
-from tinyllm.autograd import no_grad
+from tinyllm.evaluation import check_metrics, evaluate
 from tinyllm.history import History
 from tinyllm.nn import Module
 from tinyllm.nn.utils import clip_grad_norm_
@@ -63,79 +63,6 @@ __all__ = [
     "History", "LossFn", "StepFn", "StepOutput", "classification_step", "evaluate", "fit", "lm_step",
     "supervised_step",
 ]  # fmt: skip
-
-
-# ----------------------------------------------------------------------------- evaluate
-
-
-@no_grad()
-def evaluate(
-    model: Module,
-    loader: Iterable[Any],
-    step_fn: StepFn | None = None,
-    metrics: Sequence[str] | None = None,
-    *,
-    loss_fn: LossFn | None = None,
-) -> dict[str, float]:
-    """Mean loss (weighted by batch size) and the named metrics over a whole loader, in eval mode.
-
-    ``step_fn`` and ``loss_fn`` read the batches as in :func:`fit`. Metric names:
-    accuracy, precision, recall, f1 (macro), perplexity, bits_per_char; by default
-    accuracy when the step gives predictions (classification), none otherwise.
-    """
-    _check_metrics(metrics, "evaluate")
-    step_fn = resolve_step(step_fn, loss_fn, "evaluate")
-    keep = metrics is None or any(name in metric_fns.PREDICTION_METRICS for name in metrics)
-    was_training = model.training
-    model.eval()
-    try:
-        loss, predicted, targets = _mean_loss_and_predictions(model, loader, step_fn, keep)
-    finally:
-        model.train(was_training)
-    if metrics is None:
-        metrics = ("accuracy",) if predicted is not None else ()
-    result = {"loss": loss}
-    for name in metrics:
-        if name in metric_fns.LOSS_METRICS:
-            result[name] = metric_fns.LOSS_METRICS[name](loss)
-        elif predicted is None:
-            raise ValueError(
-                f"evaluate: metric {name!r} needs predictions, but the step gave logits=None "
-                "(are the targets class ids?); ask for loss metrics only, e.g. metrics=()"
-            )
-        else:
-            result[name] = metric_fns.PREDICTION_METRICS[name](predicted, targets)
-    return result
-
-
-def _mean_loss_and_predictions(
-    model: Module, loader: Iterable[Any], step_fn: StepFn, keep_predictions: bool
-) -> tuple[float, numpy.ndarray | None, numpy.ndarray | None]:
-    """The loss averaged over examples, and (if kept) the predicted classes, argmax of the
-    logits, with the targets, on the host; these two are None when the step gives no logits."""
-    total, count, predicted, targets = 0.0, 0, [], []
-    for batch in loader:
-        out = step_fn(model, batch)
-        n = int(out.targets.shape[0]) if out.targets is not None else 1
-        total += float(out.loss.item()) * n
-        count += n
-        if keep_predictions and out.logits is not None:
-            predicted.append(metric_fns._host(out.logits).argmax(axis=-1))
-            targets.append(metric_fns._host(out.targets))
-    if count == 0:
-        raise ValueError("evaluate: the loader gave no batches")
-    if not predicted:
-        return total / count, None, None
-    return total / count, numpy.concatenate(predicted), numpy.concatenate(targets)
-
-
-def _check_metrics(metrics: Sequence[str] | None, where: str) -> None:
-    if isinstance(metrics, str):
-        raise TypeError(f"{where}: metrics must be a sequence of names, e.g. ({metrics!r},), not a string")
-    known = sorted([*metric_fns.PREDICTION_METRICS, *metric_fns.LOSS_METRICS])
-    for name in metrics or ():
-        if name not in known:
-            raise ValueError(f"{where}: unknown metric {name!r}; choose from {known}")
 
 
 # ----------------------------------------------------------------------------- fit
@@ -248,7 +175,7 @@ def _check_arguments(epochs: int | None, steps: int | None, accumulate: int, pat
         raise ValueError(f"fit: on_nonfinite must be 'raise' or 'skip', not {on_nonfinite!r}")
     if patience is not None and val_loader is None:
         raise ValueError("fit: early stopping (patience) needs a val_loader")
-    _check_metrics(metrics, "fit")
+    check_metrics(metrics, "fit")
 
 
 class _StepBoundaryInterrupt:
