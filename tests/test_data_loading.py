@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -368,3 +369,29 @@ def test_sequential_lm_batches_say_when_tokens_are_too_few() -> None:
         ValueError, match=r"sequential_lm_batches: 20 tokens are too few .* need at least .* = 25"
     ):
         sequential_lm_batches(np.arange(20), block_size=6, batch_size=4)
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"epoch": -5}, "epoch must be a whole number >= 0, not -5"),
+        ({"epoch": 1.5}, "epoch must be a whole number >= 0, not 1.5"),
+        ({"position": -1}, "position must be a whole number >= 0"),
+        ({"position": 6}, "position 6 is outside the epoch's 5 batches"),
+        ({"seed": "abc"}, "seed must be a whole number >= 0, not 'abc'"),
+        ({"seed": True}, "seed must be a whole number >= 0"),
+    ],
+)
+def test_load_state_dict_names_a_value_outside_its_range(change: dict, named: str) -> None:
+    loader = DataLoader(list(range(10)), batch_size=2, shuffle=True, seed=4)
+    state = {**loader.state_dict(), **change}
+    with pytest.raises(ValueError, match=re.escape(named)):
+        DataLoader(list(range(10)), batch_size=2, shuffle=True, seed=4).load_state_dict(state)
+
+
+def test_an_unshuffled_loader_resumes_without_a_seed() -> None:
+    loader = DataLoader(list(range(10)), batch_size=2)
+    next(iter(loader))
+    resumed = DataLoader(list(range(10)), batch_size=2)
+    resumed.load_state_dict(loader.state_dict())
+    assert [b.tolist() for b in resumed] == [[2, 3], [4, 5], [6, 7], [8, 9]]

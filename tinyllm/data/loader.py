@@ -254,9 +254,16 @@ class DataLoader:
         ]
         if differ:
             raise ValueError(f"{fn}: the state is from a loader built differently: {', '.join(differ)}")
-        if not 0 <= state["position"] <= len(self):
+        for key in ("epoch", "position", "seed"):
+            value = state[key]
+            if key == "seed" and value is None:  # an unshuffled loader has no seed
+                continue
+            if not isinstance(value, (int, numpy.integer)) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"{fn}: {key} must be a whole number >= 0, not {value!r}")
+        if not state["position"] <= len(self):
             raise ValueError(f"{fn}: position {state['position']} is outside the epoch's {len(self)} batches")
-        self.epoch, self.position, self.seed = int(state["epoch"]), int(state["position"]), state["seed"]
+        self.epoch, self.position = int(state["epoch"]), int(state["position"])
+        self.seed = None if state["seed"] is None else int(state["seed"])
 
 
 # ----------------------------------------------------------------------------- language-model batches
