@@ -7,10 +7,12 @@ from collections import Counter
 from itertools import pairwise
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import tinyllm as tl
 from tinyllm.data import BPETokenizer, CharTokenizer, WordTokenizer
 from tinyllm.data.tokenizers import CHUNK_PATTERN
 
@@ -366,6 +368,10 @@ def test_word_load_reads_files_that_also_hold_the_fit_options(tmp_path: Path) ->
         (WordTokenizer, _word(lower="1"), "field 'lower' is 1, expected bool"),
         (WordTokenizer, _word(words="[]"), "words must be a non-empty list"),
         (WordTokenizer, '{"type": "WordTokenizer", "words": ["a"]}', "field 'lower' is missing"),
+        (CharTokenizer, '{"type": "CharTokenizer", "chars": ["b", "a"], "specials": []}', "sorted order"),
+        (CharTokenizer, '{"type": "CharTokenizer", "chars": ["a", "a", "b"], "specials": []}', "distinct"),
+        (WordTokenizer, '{"type": "WordTokenizer", "lower": true, "max_size": 3, "words": ["a", "b"]}',
+         "holds 2 words, more than its max_size 3 allows"),
     ],
 )  # fmt: skip
 def test_load_of_a_malformed_file_raises_value_error_naming_it(
@@ -380,3 +386,27 @@ def test_load_of_a_malformed_file_raises_value_error_naming_it(
 def test_load_of_a_missing_file_raises_file_not_found_naming_it(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match=re.escape(str(tmp_path / "nowhere.json"))):
         CharTokenizer.load(tmp_path / "nowhere.json")
+
+
+@pytest.mark.parametrize(
+    ("ids", "message"),
+    [
+        (b"ab", "expected a sequence of integer ids, got bytes"),
+        ("ab", "expected a sequence of integer ids, got str"),
+        (None, "expected a sequence of integer ids, got NoneType"),
+        ([0, 1.0], "ids must be integers, got float 1.0 at position 1"),
+        ([True], "ids must be integers, got bool"),
+        (np.array([[0, 1]]), "expected a 1-D integer array of ids, got int64 of shape \\(1, 2\\)"),
+        (np.array([0.0, 1.0]), "expected a 1-D integer array of ids, got float64"),
+    ],
+)
+@pytest.mark.parametrize("name", ["char", "word", "bpe"])
+def test_decode_names_ids_of_the_wrong_kind(name: str, ids, message: str, bpe: BPETokenizer) -> None:
+    tokenizer = {"char": CharTokenizer("abc"), "word": WordTokenizer(["a", "b"]), "bpe": bpe}[name]
+    with pytest.raises(TypeError, match=f"decode: {message}"):
+        tokenizer.decode(ids)
+
+
+def test_decode_reads_integer_arrays_and_tensors() -> None:
+    tokenizer = CharTokenizer("abc")
+    assert tokenizer.decode(np.array([2, 0, 1])) == tokenizer.decode(tl.tensor([2, 0, 1])) == "cab"

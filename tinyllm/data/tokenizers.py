@@ -58,8 +58,18 @@ def _check_texts(fn: str, texts: Iterable[str]) -> list[str]:
 
 
 def _check_ids(fn: str, ids: Iterable[int], vocab_size: int) -> list[int]:
+    """``ids`` as a list of Python ints in range: a list of ints, or a 1-D integer array or tensor.
+    Anything else (bytes, a str, None, floats) is a TypeError that names what it got."""
+    if isinstance(ids, (str, bytes, bytearray)) or not isinstance(ids, Iterable):
+        raise TypeError(f"{fn}: expected a sequence of integer ids, got {type(ids).__name__}")
+    if hasattr(ids, "tolist") and hasattr(ids, "dtype"):  # a NumPy array or a tinyllm tensor
+        if getattr(ids, "ndim", 1) != 1 or ids.dtype.kind not in "iu":
+            raise TypeError(f"{fn}: expected a 1-D integer array of ids, got {ids.dtype} of shape {tuple(ids.shape)}")
+        ids = ids.tolist()
     ids = list(ids)
     for position, i in enumerate(ids):
+        if not isinstance(i, int) or isinstance(i, bool):
+            raise TypeError(f"{fn}: ids must be integers, got {type(i).__name__} {i!r} at position {position}")
         if not 0 <= i < vocab_size:
             raise ValueError(
                 f"{fn}: id {i} at position {position} is outside the vocabulary 0..{vocab_size - 1}"
@@ -203,7 +213,11 @@ class CharTokenizer(BaseTokenizer):
 
     @classmethod
     def _from_json(cls, data: dict[str, Any]) -> CharTokenizer:
-        return cls(_field(data, "chars", list), _field(data, "specials", list))
+        chars = _field(data, "chars", list)
+        if not all(isinstance(c, str) for c in chars) or chars != sorted(set(chars)):
+            # the constructor would sort and deduplicate them, and every id after would shift
+            raise ValueError("field 'chars' must hold distinct characters in sorted order, as save writes them")
+        return cls(chars, _field(data, "specials", list))
 
 
 # ----------------------------------------------------------------------------- words
@@ -294,7 +308,12 @@ class WordTokenizer(BaseTokenizer):
     def _from_json(cls, data: dict[str, Any]) -> WordTokenizer:
         # Files saved before fit became a classmethod also hold its min_freq and max_size;
         # the words already reflect them, so they are not read.
-        return cls(_field(data, "words", list), _field(data, "lower", bool))
+        words = _field(data, "words", list)
+        max_size = data.get("max_size")
+        if isinstance(max_size, int) and len(cls.SPECIALS) + len(words) > max_size:
+            raise ValueError(f"the file holds {len(words)} words, more than its max_size {max_size} allows "
+                             f"(with {len(cls.SPECIALS)} specials)")  # fmt: skip
+        return cls(words, _field(data, "lower", bool))
 
 
 def _split(text: str, lower: bool) -> list[str]:
