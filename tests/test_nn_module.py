@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 import numpy as np
 import pytest
@@ -643,3 +644,22 @@ def test_load_refuses_an_unknown_checkpoint_format(tmp_path) -> None:
     np.savez(path, __tinyllm_manifest__=np.array('{"format": 1, "tree": {"type": "dict"}}'))
     with pytest.raises(ValueError, match="is damaged: its manifest is malformed"):
         tl.load(path)
+
+
+@pytest.mark.parametrize(
+    ("value", "named"),
+    [
+        ([[0.0] * 3] * 2, "value for weight is a list, not a numeric tensor or array"),
+        ("weights", "value for weight is a str, not a numeric tensor or array"),
+        (np.array([["a"] * 3] * 2), "value for weight is a ndarray of dtype <U1, not a numeric tensor or array"),
+    ],
+)
+def test_load_state_dict_names_a_value_that_is_not_a_numeric_array(value, named: str) -> None:
+    layer = tl.nn.Linear(3, 2)
+    with pytest.raises(RuntimeError, match=re.escape(named)):
+        layer.load_state_dict({"weight": value, "bias": np.zeros(2)})
+
+
+def test_load_state_dict_refuses_what_is_not_a_mapping() -> None:
+    with pytest.raises(TypeError, match="expected a mapping of names to tensors, got list"):
+        tl.nn.Linear(3, 2).load_state_dict([np.zeros((2, 3)), np.zeros(2)])

@@ -337,3 +337,10 @@ def test_skipping_non_finite_steps_leaves_the_weights_of_the_last_good_step(tmp_
     fit(twin, tl.optim.SGD(twin.parameters(), lr=0.1), [pairs[0], pairs[1]], epochs=1)
     for p, q in zip(model.parameters(), twin.parameters()):
         assert np.array_equal(p.data, q.data)
+
+
+def test_resuming_from_a_file_that_is_not_a_fit_checkpoint_names_the_file_and_what_it_lacks(tmp_path) -> None:
+    model, opt = _model_and_optimizer()
+    tl.save(model.state_dict(), tmp_path / "checkpoint.npz")
+    with pytest.raises(ValueError, match=r"checkpoint.npz is not a checkpoint of fit \(it lacks 'model'"):
+        fit(model, opt, TRAIN, epochs=1, checkpoint_dir=tmp_path, resume=True)

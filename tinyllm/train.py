@@ -496,6 +496,13 @@ def _resume(run: _Run) -> _State:
     if run.checkpoint is None or not os.path.exists(run.checkpoint):
         raise FileNotFoundError(f"fit: resume=True but there is no checkpoint at {run.checkpoint}")
     ckpt = load(run.checkpoint)
+    parts = ("model", "optimizer", "scheduler", "loader", "rng", "history", "progress", "best_weights")
+    missing = [k for k in parts if not isinstance(ckpt, dict) or k not in ckpt]
+    if missing:
+        raise ValueError(
+            f"fit: {run.checkpoint} is not a checkpoint of fit (it lacks {', '.join(map(repr, missing))}); "
+            "a model's state_dict alone cannot resume a run: load it with model.load_state_dict(tl.load(path))"
+        )
     run.model.load_state_dict(ckpt["model"])
     run.optimizer.load_state_dict(ckpt["optimizer"])
     if run.scheduler is not None and ckpt["scheduler"] is not None:

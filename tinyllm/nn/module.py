@@ -278,6 +278,10 @@ class Module:
         lists every shape mismatch and, when ``strict``, every missing and
         unexpected key; with ``strict=False`` returns those keys instead.
         """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(
+                f"load_state_dict: expected a mapping of names to tensors, got {type(state_dict).__name__}"
+            )
         own = dict(self._named_state())
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
@@ -286,7 +290,15 @@ class Module:
             if key not in state_dict:
                 continue
             value = state_dict[key]
-            shape = tuple(value.shape) if hasattr(value, "shape") else ()
+            kind = getattr(getattr(value, "dtype", None), "kind", "f")  # a torch dtype has no kind
+            if not hasattr(value, "shape") or kind not in ("f", "i", "u", "b"):
+                problems.append(
+                    f"value for {key} is a {type(value).__name__}"
+                    + (f" of dtype {value.dtype}" if hasattr(value, "dtype") else "")
+                    + ", not a numeric tensor or array"
+                )
+                continue
+            shape = tuple(value.shape)
             if shape != target.shape:
                 problems.append(
                     f"size mismatch for {key}: the checkpoint has shape {shape}, "
