@@ -244,3 +244,17 @@ def test_a_hang_or_a_crash_costs_only_its_own_task(student_copy: Path, tmp_path:
 def test_grading_a_folder_without_tinyllm_raises(tmp_path: Path) -> None:
     with pytest.raises(GradeError, match="holds no tinyllm package"):
         grade(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("flags", "named"),
+    [
+        (["--timeout", "0"], "timeout must be a number of seconds > 0, not 0.0"),
+        (["--timeout", "-5"], "timeout must be a number of seconds > 0, not -5.0"),
+        (["--timeout", "nan"], "timeout must be a number of seconds > 0, not nan"),
+        (["--jobs", "0"], "jobs must be a whole number >= 1, not 0"),
+    ],
+)
+def test_grade_names_a_timeout_or_jobs_outside_its_range(flags: list[str], named: str, capsys) -> None:
+    assert cli_main(["assignment", "grade", str(ROOT), "--tasks", "sgd", *flags]) == 2
+    assert named in capsys.readouterr().out

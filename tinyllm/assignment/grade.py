@@ -12,6 +12,7 @@ check the points the task table gives it.
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -104,6 +105,10 @@ def package_root(path: str | Path) -> Path:
 
 def grade(path: str | Path = ".", task_ids: list[str] | None = None, timeout: float = 60.0, jobs: int = 1) -> Report:
     """Grade the package at ``path``: the given tasks, else those its ``assignment.json`` lists, else all."""
+    if not (isinstance(timeout, (int, float)) and 0 < timeout < math.inf):
+        raise ValueError(f"grade: timeout must be a number of seconds > 0, not {timeout!r}")
+    if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
+        raise ValueError(f"grade: jobs must be a whole number >= 1, not {jobs!r}")
     root = package_root(path)
     if task_ids is None and (root / MANIFEST).is_file():
         task_ids = json.loads((root / MANIFEST).read_text())["tasks"]
