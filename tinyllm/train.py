@@ -338,12 +338,12 @@ def _optimizer_step(run: _Run, state: _State, losses: list[float]) -> None:
         if run.scheduler is not None and not run.plateau:
             run.scheduler.step()
     elif run.on_nonfinite == "raise":
+        on_disk = f"; the checkpoint on disk is step {state.saved_step}" if state.saved_step is not None else ""
         raise NonFiniteError(
-            f"fit: at step {state.step + 1} (epoch {state.epoch}) {problem}. The weights are those "
-            f"of step {state.step}" + (f"; the checkpoint on disk is step {state.saved_step}" if state.saved_step
-                                       is not None else "") + ". Lower the learning rate, clip the gradients "
-            "(clip_grad_norm=), or pass on_nonfinite='skip' to skip such steps"
-        )  # fmt: skip
+            f"fit: at step {state.step + 1} (epoch {state.epoch}) {problem}. The weights are those of step "
+            f"{state.step}{on_disk}. Lower the learning rate, clip the gradients (clip_grad_norm=), or pass "
+            "on_nonfinite='skip' to skip such steps"
+        )
     else:
         state.history.skipped_steps.append(state.step + 1)
     optimizer.zero_grad()
