@@ -351,7 +351,6 @@ def test_successive_halving_refuses_budgets_and_eta_out_of_range() -> None:
         ({"min_budget": math.nan}, "min_budget must be a finite number > 0, got nan"),
         ({"max_budget": math.nan}, "max_budget must be a finite number > 0, got nan"),
         ({"min_budget": 0}, "min_budget must be a finite number > 0, got 0"),
-        ({"max_budget": "27"}, "max_budget must be a finite number > 0, got '27'"),
         ({"min_budget": 9, "max_budget": 3}, "need min_budget <= max_budget, got 9 > 3"),
         ({"eta": 2.5}, r"need eta >= 2 \(an int, the factor of each cut\), got eta=2.5"),
         ({"eta": math.nan}, "need eta >= 2 .* got eta=nan"),
@@ -359,6 +358,12 @@ def test_successive_halving_refuses_budgets_and_eta_out_of_range() -> None:
         ({"eta": 1}, "need eta >= 2 .* got eta=1"),
     ]:
         with pytest.raises(ValueError, match="successive_halving: " + message):
+            tune.successive_halving(budgeted, [{"lr": 0.1}], **kwargs)
+    for kwargs, message in [
+        ({"max_budget": "27"}, "max_budget must be a finite number > 0, got '27'"),
+        ({"eta": "3"}, "need eta >= 2 .* got eta='3'"),
+    ]:
+        with pytest.raises(TypeError, match="successive_halving: " + message):  # no number at all
             tune.successive_halving(budgeted, [{"lr": 0.1}], **kwargs)
 
 
@@ -373,11 +378,12 @@ def test_searches_refuse_a_number_of_trials_that_is_not_an_int() -> None:
 
 
 def test_searches_refuse_a_timeout_seed_metric_or_trial_that_cannot_work() -> None:
-    for timeout in (0, -1, math.inf, math.nan, "5", True):
-        with pytest.raises(ValueError, match=r"grid_search: trial_timeout must be None or a finite number"):
+    for timeout, error in [(0, ValueError), (-1, ValueError), (math.inf, ValueError), (math.nan, ValueError),
+                           ("5", TypeError), (True, TypeError)]:
+        with pytest.raises(error, match=r"grid_search: trial_timeout must be None or a finite number of seconds"):
             tune.grid_search(bowl, GRID, trial_timeout=timeout)
-    for seed in (-1, 1.5, None):
-        with pytest.raises(ValueError, match=f"random_search: seed must be an int >= 0, got {seed!r}"):
+    for seed, error in [(-1, ValueError), (1.5, ValueError), (None, TypeError)]:
+        with pytest.raises(error, match=f"random_search: seed must be an int >= 0, got {seed!r}"):
             tune.random_search(bowl, SPACE, n_trials=2, seed=seed)
     with pytest.raises(TypeError, match="grid_search: metric must be a name"):
         tune.grid_search(bowl, GRID, metric=["val_loss"])

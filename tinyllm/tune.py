@@ -22,9 +22,9 @@ goes on. A Ctrl-C (``KeyboardInterrupt``) still stops the search.
 ``trial_timeout=seconds`` runs every trial in a child process of its own, started on
 whichever worker the executor chose, and kills it when it runs longer: a hang is
 recorded as a failed trial ("timed out after 5 s"), and so is a crash that ends the
-process (``os._exit``, a segfault: "the trial's process died: exit code -11"). The
-price is a process start per trial. Python cannot safely stop a function running in
-its own process, so without ``trial_timeout`` a hanging trial hangs the search and a
+process (``os._exit``, a segfault: "the trial's process died: exit code -11 (SIGSEGV)").
+The price is a process start per trial. Python cannot safely stop a function that runs
+in the search's own process, so without ``trial_timeout`` a hanging trial hangs the search and a
 crashing one takes its process with it. Where the platform spawns processes rather
 than forking them (macOS, Windows), the trial function must then be picklable, as for
 a process pool.
@@ -392,7 +392,11 @@ def run_trial(
 
 
 def _child_main(connection: Any, *args: Any) -> None:
-    trial = run_trial(*args)
+    try:
+        trial = run_trial(*args)
+    except KeyboardInterrupt:
+        connection.send(None)  # the parent stops the search, as it would were the trial its own
+        return
     # the outcome only: the parent has the config, which need not be picklable where processes fork
     connection.send((trial.metrics, trial.status, trial.error))
     connection.close()
@@ -417,7 +421,10 @@ def _run_in_child(
             trial.status, trial.error = "failed", f"timed out after {trial_timeout:g} s"
         else:
             try:
-                trial.metrics, trial.status, trial.error = receiver.recv()
+                outcome = receiver.recv()
+                if outcome is None:
+                    raise KeyboardInterrupt(f"in trial {index}'s process")
+                trial.metrics, trial.status, trial.error = outcome
             except EOFError:  # the child ended without a word: os._exit, a signal, out of memory
                 child.join()
                 code = child.exitcode
@@ -464,18 +471,23 @@ def _check_search(
     if metric is not None and not isinstance(metric, str):
         raise TypeError(f"{where}: metric must be a name (a str) or None, got {metric!r}")
     _check_mode(mode, where)
-    if not _is_int(seed) or seed < 0:
-        raise ValueError(f"{where}: seed must be an int >= 0, got {seed!r}")
-    if trial_timeout is not None and not (_is_real(trial_timeout) and 0 < trial_timeout < math.inf):
-        raise ValueError(
-            f"{where}: trial_timeout must be None or a finite number of seconds > 0, got {trial_timeout!r}"
-        )
+    _check_number(where, "seed", seed, _is_int(seed) and seed >= 0, "an int >= 0")
+    if trial_timeout is not None:
+        ok = _is_real(trial_timeout) and 0 < trial_timeout < math.inf
+        _check_number(where, "trial_timeout", trial_timeout, ok, "None or a finite number of seconds > 0")
+
+
+def _check_number(where: str, name: str, value: Any, ok: bool, valid: str) -> None:
+    """Refuse ``value`` unless ``ok``: a TypeError when it is no number at all, else a ValueError."""
+    if not ok:
+        error = ValueError if _is_real(value) else TypeError
+        raise error(f"{where}: {name} must be {valid}, got {value!r}")
 
 
 def _check_n_trials(where: str, n_trials: Any, extra: str = "") -> None:
     if not _is_int(n_trials):
         raise TypeError(f"{where}: n_trials must be an int >= 1{extra}, got {n_trials!r}")
-    if n_trials < 1:
+    if n_trials < 1:  # the message the first version gave
         raise ValueError(f"{where}: n_trials must be at least 1{extra}, got {n_trials}")
 
 
@@ -577,10 +589,10 @@ def successive_halving(
     where = "successive_halving"
     _check_search(where, trial_fn, metric, mode, seed, trial_timeout)
     if not _is_int(eta) or eta < 2:
-        raise ValueError(f"{where}: need eta >= 2 (an int, the factor of each cut), got eta={eta!r}")
+        error = ValueError if _is_real(eta) else TypeError
+        raise error(f"{where}: need eta >= 2 (an int, the factor of each cut), got eta={eta!r}")
     for name, budget in (("min_budget", min_budget), ("max_budget", max_budget)):
-        if not (_is_real(budget) and 0 < budget < math.inf):
-            raise ValueError(f"{where}: {name} must be a finite number > 0, got {budget!r}")
+        _check_number(where, name, budget, _is_real(budget) and 0 < budget < math.inf, "a finite number > 0")
     if min_budget > max_budget:
         raise ValueError(f"{where}: need min_budget <= max_budget, got {min_budget} > {max_budget}")
     if isinstance(space_or_configs, Mapping):
