@@ -96,7 +96,7 @@ UNRULY = {"how": ["ok", "exit", "hang", "os._exit", "killed", "ok"]}
 UNRULY_ERRORS = {
     "ok": None,
     "exit": "SystemExit(3)",
-    "hang": "timed out after 0.5 s",
+    "hang": "timed out after 1 s",
     "os._exit": "the trial's process died: exit code 7",
     "killed": "the trial's process died: exit code -9 (SIGKILL)",
 }
@@ -302,20 +302,20 @@ def test_a_keyboard_interrupt_still_stops_the_search() -> None:
 
 def test_trial_timeout_records_hangs_and_crashes_as_failed_trials_and_the_search_completes() -> None:
     start = time.perf_counter()
-    results = tune.grid_search(unruly, UNRULY, metric="val_loss", trial_timeout=0.5)
+    results = tune.grid_search(unruly, UNRULY, metric="val_loss", trial_timeout=1)
     assert time.perf_counter() - start < 10  # the hanging trial (60 s) was killed
     assert [(t.status, t.error) for t in results] == [
         ("ok" if error is None else "failed", error) for error in map(UNRULY_ERRORS.get, UNRULY["how"])
     ]
     assert [t.metrics for t in results if t.status == "ok"] == [{"val_loss": 1.0}] * 2
     hung = results[2]
-    assert 0.5 <= hung.duration_s < 5 and hung.metrics == {}
+    assert 1 <= hung.duration_s < 5 and hung.metrics == {}
 
 
 def test_trial_timeout_isolates_crashes_in_a_process_pool_too() -> None:
-    serial = tune.grid_search(unruly, UNRULY, metric="val_loss", trial_timeout=0.5)
+    serial = tune.grid_search(unruly, UNRULY, metric="val_loss", trial_timeout=1)
     with ProcessPoolExecutor(max_workers=2) as pool:  # a crash kills the trial's child, not the pool's worker
-        pooled = tune.grid_search(unruly, UNRULY, executor=pool, metric="val_loss", trial_timeout=0.5)
+        pooled = tune.grid_search(unruly, UNRULY, executor=pool, metric="val_loss", trial_timeout=1)
     assert comparable(pooled) == comparable(serial)
 
 
@@ -331,7 +331,7 @@ def test_successive_halving_never_promotes_a_trial_that_exited_hung_or_crashed()
     hows = ["exit", "hang", "os._exit", "killed", "ok", "ok"]
     configs = [{"how": how, "loss": i} for i, how in enumerate(hows)]  # the unruly ones would rank first
     results = tune.successive_halving(
-        unruly_budgeted, configs, min_budget=1, max_budget=4, eta=2, trial_timeout=0.5
+        unruly_budgeted, configs, min_budget=1, max_budget=4, eta=2, trial_timeout=1
     )
     assert [(t.rung, t.index, t.status) for t in results][6:] == [(1, 4, "ok"), (1, 5, "ok"), (2, 4, "ok")]
     assert [t.error for t in results.failed] == [UNRULY_ERRORS[how] for how in hows[:4]]
