@@ -5,6 +5,9 @@ from __future__ import annotations
 import csv
 import itertools
 import math
+import os
+import signal
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 
@@ -64,6 +67,41 @@ def finishing_time(config: dict) -> dict:
     return {"val_loss": config["delay"], "finished_at": time.perf_counter()}
 
 
+def unruly(config: dict) -> dict:
+    """Ends its trial in one of the ways that escape a plain ``except Exception``."""
+    how = config["how"]
+    if how == "exit":
+        sys.exit(3)
+    if how == "hang":
+        time.sleep(60)
+    if how == "os._exit":
+        os._exit(7)
+    if how == "killed":
+        os.kill(os.getpid(), signal.SIGKILL)
+    return {"val_loss": 1.0}
+
+
+def unruly_budgeted(config: dict, budget: int) -> dict:
+    """``unruly`` under successive halving, with a loss that would rank the unruly configs first."""
+    if config["how"] != "ok":
+        unruly(config)
+    return {"val_loss": config["loss"] / budget}
+
+
+def interrupted(config: dict) -> dict:
+    raise KeyboardInterrupt
+
+
+UNRULY = {"how": ["ok", "exit", "hang", "os._exit", "killed", "ok"]}
+UNRULY_ERRORS = {
+    "ok": None,
+    "exit": "SystemExit(3)",
+    "hang": "timed out after 1 s",
+    "os._exit": "the trial's process died: exit code 7",
+    "killed": "the trial's process died: exit code -9 (SIGKILL)",
+}
+
+
 GRID = {"lr": [1e-3, 1e-2, 1e-1], "width": [32, 64, 128]}
 SPACE = {"lr": tune.loguniform(1e-4, 1.0), "width": tune.choice([16, 32, 64, 128, 256]), "layers": 2}
 
@@ -106,6 +144,32 @@ def test_distributions_have_readable_reprs_and_reject_empty_ranges() -> None:
     ]:
         with pytest.raises(ValueError, match=message):
             make()
+
+
+def test_loguniform_refuses_an_infinite_bound() -> None:
+    with pytest.raises(
+        ValueError, match=r"loguniform: low and high must be finite \(not inf or NaN\), got 0.0001, inf"
+    ):
+        tune.loguniform(1e-4, math.inf)
+
+
+def test_distributions_refuse_bounds_that_are_not_finite_numbers() -> None:
+    for make, error, message in [
+        (lambda: tune.loguniform(math.nan, 1.0), ValueError, "loguniform: low and high must be finite"),
+        (lambda: tune.uniform(0.0, math.inf), ValueError, "uniform: low and high must be finite"),
+        (lambda: tune.uniform(math.nan, 1.0), ValueError, "uniform: low and high must be finite"),
+        (lambda: tune.uniform(-1e308, 1e308), ValueError, "uniform: high - low must be a finite float"),
+        (lambda: tune.uniform("a", "b"), TypeError, "uniform: low and high must be numbers, got 'a', 'b'"),
+        (lambda: tune.randint(0, 2.5), TypeError, "randint: low and high must be ints, got 0, 2.5"),
+        (lambda: tune.randint(0, math.inf), TypeError, "randint: low and high must be ints"),
+        (lambda: tune.choice("abc"), TypeError, "choice: values must be a list of values, got 'abc'"),
+        (lambda: tune.choice(3), TypeError, "choice: values must be a list of values, got 3"),
+    ]:
+        with pytest.raises(error, match=message):
+            make()
+    assert tune.choice(v for v in (1, 2)).values == [1, 2]  # any iterable becomes a list
+    assert tune.randint(np.int64(0), 2) == tune.randint(0, 2)
+    assert 0 <= tune.uniform(0, 1).sample(np.random.default_rng(0)) < 1  # ints are numbers
 
 
 def test_each_trial_gets_a_seed_fixed_by_the_search_seed_and_its_index() -> None:
@@ -219,6 +283,120 @@ def test_best_says_why_when_every_trial_failed() -> None:
 def test_a_trial_editing_its_config_does_not_change_the_record() -> None:
     results = tune.grid_search(vandal, {"width": [8]}, seed=1)
     assert results[0].config == {"width": 8, "seed": tune.trial_seed(1, 0)}
+
+
+def test_a_trial_calling_sys_exit_is_a_failed_trial_and_the_search_completes() -> None:
+    results = tune.grid_search(unruly, {"how": ["ok", "exit", "ok"]}, metric="val_loss")
+    assert [(t.status, t.error) for t in results] == [("ok", None), ("failed", "SystemExit(3)"), ("ok", None)]
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        pooled = tune.grid_search(unruly, {"how": ["ok", "exit", "ok"]}, executor=pool, metric="val_loss")
+    assert comparable(pooled) == comparable(results)
+
+
+def test_a_keyboard_interrupt_still_stops_the_search() -> None:
+    with pytest.raises(KeyboardInterrupt):
+        tune.grid_search(interrupted, {"x": [1, 2]})
+    with pytest.raises(KeyboardInterrupt, match="in trial 0's process"):  # and from a trial's child process
+        tune.grid_search(interrupted, {"x": [1, 2]}, trial_timeout=5)
+
+
+def test_trial_timeout_records_hangs_and_crashes_as_failed_trials_and_the_search_completes() -> None:
+    start = time.perf_counter()
+    results = tune.grid_search(unruly, UNRULY, metric="val_loss", trial_timeout=1)
+    assert time.perf_counter() - start < 10  # the hanging trial (60 s) was killed
+    assert [(t.status, t.error) for t in results] == [
+        ("ok" if error is None else "failed", error) for error in map(UNRULY_ERRORS.get, UNRULY["how"])
+    ]
+    assert [t.metrics for t in results if t.status == "ok"] == [{"val_loss": 1.0}] * 2
+    hung = results[2]
+    assert 1 <= hung.duration_s < 5 and hung.metrics == {}
+
+
+def test_trial_timeout_isolates_crashes_in_a_process_pool_too() -> None:
+    serial = tune.grid_search(unruly, UNRULY, metric="val_loss", trial_timeout=1)
+    with ProcessPoolExecutor(max_workers=2) as pool:  # a crash kills the trial's child, not the pool's worker
+        pooled = tune.grid_search(unruly, UNRULY, executor=pool, metric="val_loss", trial_timeout=1)
+    assert comparable(pooled) == comparable(serial)
+
+
+def test_trial_timeout_changes_no_result_of_a_trial_that_finishes_in_time() -> None:
+    plain = run_search("halving")
+    timed = tune.successive_halving(
+        budgeted_fragile, SPACE, n_trials=9, min_budget=1, max_budget=9, seed=5, trial_timeout=5
+    )
+    assert comparable(timed) == comparable(plain)
+
+
+def test_successive_halving_never_promotes_a_trial_that_exited_hung_or_crashed() -> None:
+    hows = ["exit", "hang", "os._exit", "killed", "ok", "ok"]
+    configs = [{"how": how, "loss": i} for i, how in enumerate(hows)]  # the unruly ones would rank first
+    results = tune.successive_halving(
+        unruly_budgeted, configs, min_budget=1, max_budget=4, eta=2, trial_timeout=1
+    )
+    assert [(t.rung, t.index, t.status) for t in results][6:] == [(1, 4, "ok"), (1, 5, "ok"), (2, 4, "ok")]
+    assert [t.error for t in results.failed] == [UNRULY_ERRORS[how] for how in hows[:4]]
+
+
+# ----------------------------------------------------------------------------- arguments
+
+
+def test_successive_halving_refuses_an_infinite_budget() -> None:
+    with pytest.raises(ValueError, match=r"successive_halving: max_budget must be a finite number > 0, got inf"):
+        tune.successive_halving(budgeted, [{"lr": 0.1}], max_budget=math.inf)
+
+
+def test_successive_halving_refuses_budgets_and_eta_out_of_range() -> None:
+    for kwargs, message in [
+        ({"min_budget": math.inf}, "min_budget must be a finite number > 0, got inf"),
+        ({"min_budget": math.nan}, "min_budget must be a finite number > 0, got nan"),
+        ({"max_budget": math.nan}, "max_budget must be a finite number > 0, got nan"),
+        ({"min_budget": 0}, "min_budget must be a finite number > 0, got 0"),
+        ({"min_budget": 9, "max_budget": 3}, "need min_budget <= max_budget, got 9 > 3"),
+        ({"eta": 2.5}, r"need eta >= 2 \(an int, the factor of each cut\), got eta=2.5"),
+        ({"eta": math.nan}, "need eta >= 2 .* got eta=nan"),
+        ({"eta": math.inf}, "need eta >= 2 .* got eta=inf"),
+        ({"eta": 1}, "need eta >= 2 .* got eta=1"),
+    ]:
+        with pytest.raises(ValueError, match="successive_halving: " + message):
+            tune.successive_halving(budgeted, [{"lr": 0.1}], **kwargs)
+    for kwargs, message in [
+        ({"max_budget": "27"}, "max_budget must be a finite number > 0, got '27'"),
+        ({"eta": "3"}, "need eta >= 2 .* got eta='3'"),
+    ]:
+        with pytest.raises(TypeError, match="successive_halving: " + message):  # no number at all
+            tune.successive_halving(budgeted, [{"lr": 0.1}], **kwargs)
+
+
+def test_searches_refuse_a_number_of_trials_that_is_not_an_int() -> None:
+    with pytest.raises(TypeError, match=r"random_search: n_trials must be an int >= 1, got 2.5"):
+        tune.random_search(bowl, SPACE, n_trials=2.5)
+    with pytest.raises(TypeError, match=r"random_search: n_trials must be an int >= 1, got True"):
+        tune.random_search(bowl, SPACE, n_trials=True)
+    with pytest.raises(TypeError, match=r"successive_halving: n_trials must be an int >= 1 to draw .* got 2.5"):
+        tune.successive_halving(budgeted, SPACE, n_trials=2.5)
+    assert len(tune.random_search(bowl, SPACE, n_trials=np.int64(2))) == 2  # NumPy's ints are ints
+
+
+def test_searches_refuse_a_timeout_seed_metric_or_trial_that_cannot_work() -> None:
+    for timeout, error in [(0, ValueError), (-1, ValueError), (math.inf, ValueError), (math.nan, ValueError),
+                           ("5", TypeError), (True, TypeError)]:
+        with pytest.raises(error, match=r"grid_search: trial_timeout must be None or a finite number of seconds"):
+            tune.grid_search(bowl, GRID, trial_timeout=timeout)
+    for seed, error in [(-1, ValueError), (1.5, ValueError), (None, TypeError)]:
+        with pytest.raises(error, match=f"random_search: seed must be an int >= 0, got {seed!r}"):
+            tune.random_search(bowl, SPACE, n_trials=2, seed=seed)
+    with pytest.raises(TypeError, match="grid_search: metric must be a name"):
+        tune.grid_search(bowl, GRID, metric=["val_loss"])
+    with pytest.raises(TypeError, match="grid_search: trial_fn must be callable, got 'bowl'"):
+        tune.grid_search("bowl", GRID)
+    with pytest.raises(TypeError, match="grid_search: grid must be a dict of value lists"):
+        tune.grid_search(bowl, [("lr", [1e-3])])
+    with pytest.raises(TypeError, match="random_search: the space must be a dict"):
+        tune.random_search(bowl, [SPACE], n_trials=2)
+    with pytest.raises(TypeError, match="successive_halving: each config must be a dict, got 0.1"):
+        tune.successive_halving(budgeted, [{"lr": 0.1}, 0.1])
+    with pytest.raises(TypeError, match="successive_halving: expected a space .* or a list of configs"):
+        tune.successive_halving(budgeted, "lr")
 
 
 # ----------------------------------------------------------------------------- successive halving

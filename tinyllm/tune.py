@@ -15,8 +15,19 @@ it). A search decides which configs to try, runs the trials, and returns a
 Seeds: each config also gets ``config["seed"] = trial_seed(seed, index)``, derived
 from the search's seed and the trial's index and fixed before any trial runs, so
 a trial gives the same result wherever and whenever it runs (a config that
-already has a ``"seed"`` keeps it). Trials that raise, or whose metric is NaN or
-infinite, are recorded as failed with their error; the search goes on.
+already has a ``"seed"`` keeps it). Trials that raise (``sys.exit`` included), or
+whose metric is NaN or infinite, are recorded as failed with their error; the search
+goes on. A Ctrl-C (``KeyboardInterrupt``) still stops the search.
+
+``trial_timeout=seconds`` runs every trial in a child process of its own, started on
+whichever worker the executor chose, and kills it when it runs longer: a hang is
+recorded as a failed trial ("timed out after 5 s"), and so is a crash that ends the
+process (``os._exit``, a segfault: "the trial's process died: exit code -11 (SIGSEGV)").
+The price is a process start per trial. Python cannot safely stop a function that runs
+in the search's own process, so without ``trial_timeout`` a hanging trial hangs the search and a
+crashing one takes its process with it. Where the platform spawns processes rather
+than forking them (macOS, Windows), the trial function must then be picklable, as for
+a process pool.
 
 Where trials run is up to a ``concurrent.futures.Executor``. By default they run
 one after another in this process. ``ProcessPoolExecutor()`` uses every core; the
@@ -42,10 +53,13 @@ import csv
 import itertools
 import json
 import math
+import multiprocessing
+import numbers
 import os
+import signal
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
@@ -73,9 +87,11 @@ class choice(Distribution):  # lower-case: used like functions, as in Ray Tune
     values: list[Any]
 
     def __post_init__(self) -> None:
+        if isinstance(self.values, (str, bytes, Mapping)) or not isinstance(self.values, Iterable):
+            raise TypeError(f"choice: values must be a list of values, got {self.values!r}")
+        object.__setattr__(self, "values", list(self.values))
         if len(self.values) == 0:
             raise ValueError("choice: needs at least one value")
-        object.__setattr__(self, "values", list(self.values))
 
     def sample(self, rng: numpy.random.Generator) -> Any:
         return self.values[int(rng.integers(len(self.values)))]
@@ -89,8 +105,11 @@ class uniform(Distribution):
     high: float
 
     def __post_init__(self) -> None:
+        _check_finite_bounds("uniform", self.low, self.high)
         if not self.low < self.high:
             raise ValueError(f"uniform: need low < high, got {self.low}, {self.high}")
+        if not math.isfinite(self.high - self.low):
+            raise ValueError(f"uniform: high - low must be a finite float, got {self.low}, {self.high}")
 
     def sample(self, rng: numpy.random.Generator) -> float:
         return float(rng.uniform(self.low, self.high))
@@ -105,6 +124,7 @@ class loguniform(Distribution):
     high: float
 
     def __post_init__(self) -> None:
+        _check_finite_bounds("loguniform", self.low, self.high)
         if not 0 < self.low < self.high:
             raise ValueError(f"loguniform: need 0 < low < high, got {self.low}, {self.high}")
 
@@ -120,11 +140,28 @@ class randint(Distribution):
     high: int
 
     def __post_init__(self) -> None:
+        if not all(_is_int(v) for v in (self.low, self.high)):
+            raise TypeError(f"randint: low and high must be ints, got {self.low!r}, {self.high!r}")
         if not self.low < self.high:
             raise ValueError(f"randint: need low < high (high is excluded), got {self.low}, {self.high}")
 
     def sample(self, rng: numpy.random.Generator) -> int:
         return int(rng.integers(self.low, self.high))
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _check_finite_bounds(where: str, low: Any, high: Any) -> None:
+    if not (_is_real(low) and _is_real(high)):
+        raise TypeError(f"{where}: low and high must be numbers, got {low!r}, {high!r}")
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise ValueError(f"{where}: low and high must be finite (not inf or NaN), got {low}, {high}")
 
 
 def sample_config(space: Mapping[str, Any], rng: numpy.random.Generator) -> dict[str, Any]:
@@ -319,12 +356,17 @@ def run_trial(
     config: dict[str, Any],
     budget: float | None,
     metric: str | None,
+    trial_timeout: float | None = None,
 ) -> Trial:
     """Run one trial and record it, on whichever worker the executor chose.
 
-    It fails when ``trial_fn`` raises, returns no dict of numbers, or returns a
-    non-finite ``metric`` (with no metric named: any non-finite value).
+    It fails when ``trial_fn`` raises (``SystemExit`` too), returns no dict of numbers,
+    or returns a non-finite ``metric`` (with no metric named: any non-finite value).
+    With a ``trial_timeout`` it runs in a child process, and fails when that runs past
+    the timeout (it is killed) or dies.
     """
+    if trial_timeout is not None:
+        return _run_in_child(trial_fn, index, config, budget, metric, trial_timeout)
     start = time.perf_counter()
     trial = Trial(index, dict(config), budget=budget)
     try:
@@ -343,6 +385,57 @@ def run_trial(
             )
     except Exception as e:  # noqa: BLE001 (a failed trial is a result, not the end of the search)
         trial.status, trial.error = "failed", f"{type(e).__name__}: {e}"
+    except SystemExit as e:  # a trial's sys.exit ends the trial, not the search (Ctrl-C still does)
+        trial.status, trial.error = "failed", f"SystemExit({e.code!r})"
+    trial.duration_s = time.perf_counter() - start
+    return trial
+
+
+def _child_main(connection: Any, *args: Any) -> None:
+    try:
+        trial = run_trial(*args)
+    except KeyboardInterrupt:
+        connection.send(None)  # the parent stops the search, as it would were the trial its own
+        return
+    # the outcome only: the parent has the config, which need not be picklable where processes fork
+    connection.send((trial.metrics, trial.status, trial.error))
+    connection.close()
+
+
+def _run_in_child(
+    trial_fn: Callable[..., Any],
+    index: int,
+    config: dict[str, Any],
+    budget: float | None,
+    metric: str | None,
+    trial_timeout: float,
+) -> Trial:
+    start = time.perf_counter()
+    trial = Trial(index, dict(config), budget=budget)
+    receiver, sender = multiprocessing.Pipe(duplex=False)
+    child = multiprocessing.Process(target=_child_main, args=(sender, trial_fn, index, config, budget, metric))
+    try:
+        child.start()
+        sender.close()  # the child holds its own copy: when the child ends, the pipe reads as closed
+        if not receiver.poll(trial_timeout):
+            trial.status, trial.error = "failed", f"timed out after {trial_timeout:g} s"
+        else:
+            try:
+                outcome = receiver.recv()
+                if outcome is None:
+                    raise KeyboardInterrupt(f"in trial {index}'s process")
+                trial.metrics, trial.status, trial.error = outcome
+            except EOFError:  # the child ended without a word: os._exit, a signal, out of memory
+                child.join()
+                code = child.exitcode
+                name = f" ({signal.Signals(-code).name})" if code is not None and code < 0 else ""
+                trial.status, trial.error = "failed", f"the trial's process died: exit code {code}{name}"
+    finally:  # also when Ctrl-C stops the search while the child runs
+        if child.is_alive():
+            child.kill()
+        if child.pid is not None:
+            child.join()
+        receiver.close()
     trial.duration_s = time.perf_counter() - start
     return trial
 
@@ -352,9 +445,12 @@ def _run_all(
     jobs: list[tuple[int, dict[str, Any], float | None]],
     executor: Executor | None,
     metric: str | None,
+    trial_timeout: float | None,
 ) -> list[Trial]:
     executor = executor or SerialExecutor()
-    futures = [executor.submit(run_trial, trial_fn, i, config, budget, metric) for i, config, budget in jobs]
+    futures = [
+        executor.submit(run_trial, trial_fn, i, config, budget, metric, trial_timeout) for i, config, budget in jobs
+    ]
     trials = []
     for (i, config, budget), future in zip(jobs, futures):  # in trial order, whatever order they finished in
         try:
@@ -364,6 +460,40 @@ def _run_all(
             error = f"{type(e).__name__} in the executor: {e}{hint if 'pickle' in str(e) else ''}"
             trials.append(Trial(i, dict(config), status="failed", error=error, budget=budget))
     return trials
+
+
+def _check_search(
+    where: str, trial_fn: Any, metric: Any, mode: str, seed: Any, trial_timeout: Any
+) -> None:
+    """The arguments every search shares, checked before any trial runs."""
+    if not callable(trial_fn):
+        raise TypeError(f"{where}: trial_fn must be callable, got {trial_fn!r}")
+    if metric is not None and not isinstance(metric, str):
+        raise TypeError(f"{where}: metric must be a name (a str) or None, got {metric!r}")
+    _check_mode(mode, where)
+    _check_number(where, "seed", seed, _is_int(seed) and seed >= 0, "an int >= 0")
+    if trial_timeout is not None:
+        ok = _is_real(trial_timeout) and 0 < trial_timeout < math.inf
+        _check_number(where, "trial_timeout", trial_timeout, ok, "None or a finite number of seconds > 0")
+
+
+def _check_number(where: str, name: str, value: Any, ok: bool, valid: str) -> None:
+    """Refuse ``value`` unless ``ok``: a TypeError when it is no number at all, else a ValueError."""
+    if not ok:
+        error = ValueError if _is_real(value) else TypeError
+        raise error(f"{where}: {name} must be {valid}, got {value!r}")
+
+
+def _check_n_trials(where: str, n_trials: Any, extra: str = "") -> None:
+    if not _is_int(n_trials):
+        raise TypeError(f"{where}: n_trials must be an int >= 1{extra}, got {n_trials!r}")
+    if n_trials < 1:  # the message the first version gave
+        raise ValueError(f"{where}: n_trials must be at least 1{extra}, got {n_trials}")
+
+
+def _check_space(where: str, space: Any) -> None:
+    if not isinstance(space, Mapping):
+        raise TypeError(f"{where}: the space must be a dict of distributions and constants, got {space!r}")
 
 
 def _with_seed(config: dict[str, Any], seed: int, index: int) -> dict[str, Any]:
@@ -380,13 +510,17 @@ def grid_search(
     metric: str | None = None,
     mode: str = "min",
     seed: int = 0,
+    trial_timeout: float | None = None,
 ) -> SearchResults:
     """Run ``trial_fn(config)`` on every combination of the ``grid``'s values.
 
     Trial ``i`` is the ``i``-th element of the product of the value lists, in the
     grid's key order: the last key varies fastest. Its seed is ``trial_seed(seed, i)``.
+    ``trial_timeout`` (seconds) runs each trial in a process of its own (see the module's notes).
     """
-    _check_mode(mode, "grid_search")
+    _check_search("grid_search", trial_fn, metric, mode, seed, trial_timeout)
+    if not isinstance(grid, Mapping):
+        raise TypeError(f"grid_search: grid must be a dict of value lists, got {grid!r}")
     for k, values in grid.items():
         if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, numpy.ndarray)):
             raise TypeError(f"grid_search: grid[{k!r}] must be a list of values, got {values!r}")
@@ -394,7 +528,7 @@ def grid_search(
             raise ValueError(f"grid_search: grid[{k!r}] is empty")
     configs = [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
     jobs = [(i, _with_seed(c, seed, i), None) for i, c in enumerate(configs)]
-    return SearchResults(_run_all(trial_fn, jobs, executor, metric), metric, mode)
+    return SearchResults(_run_all(trial_fn, jobs, executor, metric, trial_timeout), metric, mode)
 
 
 def random_search(
@@ -405,6 +539,7 @@ def random_search(
     executor: Executor | None = None,
     metric: str | None = None,
     mode: str = "min",
+    trial_timeout: float | None = None,
 ) -> SearchResults:
     """Run ``trial_fn(config)`` on ``n_trials`` configs drawn from ``space``.
 
@@ -412,14 +547,14 @@ def random_search(
     first k configs are the same whatever ``n_trials`` is. With the same number of
     trials, random search tries ``n_trials`` values of every hyperparameter where a
     grid tries only a few of each — which pays off when some hyperparameters matter
-    far more than others (Bergstra and Bengio, 2012).
+    far more than others (Bergstra and Bengio, 2012). ``trial_timeout`` as in :func:`grid_search`.
     """
-    _check_mode(mode, "random_search")
-    if n_trials < 1:
-        raise ValueError(f"random_search: n_trials must be at least 1, got {n_trials}")
+    _check_search("random_search", trial_fn, metric, mode, seed, trial_timeout)
+    _check_space("random_search", space)
+    _check_n_trials("random_search", n_trials)
     rng = numpy.random.default_rng(seed)
     jobs = [(i, _with_seed(sample_config(space, rng), seed, i), None) for i in range(n_trials)]
-    return SearchResults(_run_all(trial_fn, jobs, executor, metric), metric, mode)
+    return SearchResults(_run_all(trial_fn, jobs, executor, metric, trial_timeout), metric, mode)
 
 
 def successive_halving(
@@ -433,6 +568,7 @@ def successive_halving(
     metric: str = "val_loss",
     mode: str = "min",
     executor: Executor | None = None,
+    trial_timeout: float | None = None,
 ) -> SearchResults:
     """Try many configs cheaply and spend the budget on the promising ones.
 
@@ -447,23 +583,31 @@ def successive_halving(
     ``space_or_configs`` is a search space (``n_trials`` configs are drawn, as in
     :func:`random_search`) or a list of configs. Every rung's runs are in the
     results, ordered by rung, then index; a config keeps its index and seed through
-    the rungs. ``best`` ranks the last rung reached.
+    the rungs. ``best`` ranks the last rung reached. ``trial_timeout`` as in
+    :func:`grid_search`: the same seconds at every rung, whatever its budget.
     """
-    _check_mode(mode, "successive_halving")
-    if eta < 2 or not 0 < min_budget <= max_budget:
-        raise ValueError(
-            f"successive_halving: need eta >= 2 and 0 < min_budget <= max_budget, "
-            f"got eta={eta}, min_budget={min_budget}, max_budget={max_budget}"
-        )
+    where = "successive_halving"
+    _check_search(where, trial_fn, metric, mode, seed, trial_timeout)
+    if not _is_int(eta) or eta < 2:
+        error = ValueError if _is_real(eta) else TypeError
+        raise error(f"{where}: need eta >= 2 (an int, the factor of each cut), got eta={eta!r}")
+    for name, budget in (("min_budget", min_budget), ("max_budget", max_budget)):
+        _check_number(where, name, budget, _is_real(budget) and 0 < budget < math.inf, "a finite number > 0")
+    if min_budget > max_budget:
+        raise ValueError(f"{where}: need min_budget <= max_budget, got {min_budget} > {max_budget}")
     if isinstance(space_or_configs, Mapping):
-        if n_trials is None or n_trials < 1:
-            raise ValueError(
-                f"successive_halving: n_trials must be at least 1 to draw from a space, got {n_trials}"
-            )
+        if n_trials is None:
+            raise ValueError(f"{where}: n_trials must be at least 1 to draw from a space, got None")
+        _check_n_trials(where, n_trials, " to draw from a space")
         rng = numpy.random.default_rng(seed)
         configs = [sample_config(space_or_configs, rng) for _ in range(n_trials)]
     else:
-        configs = [dict(c) for c in space_or_configs]
+        if isinstance(space_or_configs, (str, bytes)) or not isinstance(space_or_configs, Iterable):
+            raise TypeError(f"{where}: expected a space (a dict) or a list of configs, got {space_or_configs!r}")
+        configs = list(space_or_configs)
+        if bad := [c for c in configs if not isinstance(c, Mapping)]:
+            raise TypeError(f"{where}: each config must be a dict, got {bad[0]!r}")
+        configs = [dict(c) for c in configs]
         if n_trials is not None and n_trials != len(configs):
             raise ValueError(f"successive_halving: n_trials={n_trials} but {len(configs)} configs were given")
     if not configs:
@@ -471,7 +615,7 @@ def successive_halving(
     configs = [_with_seed(c, seed, i) for i, c in enumerate(configs)]
     alive, budget, trials = list(range(len(configs))), min_budget, []
     for rung in itertools.count():
-        results = _run_all(trial_fn, [(i, configs[i], budget) for i in alive], executor, metric)
+        results = _run_all(trial_fn, [(i, configs[i], budget) for i in alive], executor, metric, trial_timeout)
         for t in results:
             t.rung = rung
         trials += results
