@@ -148,15 +148,15 @@ def load(path: str | os.PathLike[str], map_location: str | backend.Device = "cpu
         raise FileNotFoundError(f"tl.load: no such file: {path}") from None
     with f:
         if not zipfile.is_zipfile(f):
-            # numpy.load would read a .npy file, or blame pickles for any other file
+            # a .npy file, a text file, an empty file: not worth a closer look
             raise CheckpointError(f"tl.load: {path} is not a tinyllm checkpoint (not an .npz archive)")
         try:
             arrays = _read_archive(f, path)
         except CheckpointError:
             raise
         # what zipfile and NumPy raise for a damaged archive; a bug in this module would raise something else
-        except (zipfile.BadZipFile, EOFError, OSError, ValueError, OverflowError) as e:
-            raise CheckpointError(f"tl.load: {path} is not a tinyllm checkpoint (not a readable .npz file: {e})") from e
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError, OverflowError, NotImplementedError) as e:
+            raise _damaged(path, f"not a readable .npz archive ({type(e).__name__}: {e})") from e
     manifest = _read_manifest(arrays.pop(MANIFEST, None), path)
     return _decode(manifest["tree"], arrays, device, path, "the object", 1)
 
