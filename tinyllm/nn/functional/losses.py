@@ -27,6 +27,14 @@ def _reduce(losses: Tensor, reduction: str) -> Tensor:
     return losses.sum() if reduction == "sum" else losses
 
 
+def _weighted_mean(losses: Tensor, total_weight: Any) -> Tensor:
+    """sum(losses) / total_weight; with nothing counted (total weight 0) it is NaN, as in
+    PyTorch, but its gradient stays zero (dividing by 0 would make it NaN too)."""
+    if not total_weight:
+        return losses.sum() + float("nan")
+    return losses.sum() / from_array(total_weight)
+
+
 def _classes_last(x: Tensor, target: Any, fn: str) -> tuple[Tensor, Any, tuple[int, ...]]:
     """(N, C, d1, ...) logits and (N, d1, ...) targets as (M, C) and (M,) rows; also the
     shape of the per-element losses. Unbatched (C,) input with a 0-d target is one row."""
@@ -124,7 +132,7 @@ def _cross_entropy_composed(
         mask = from_array(xp.where(counted, eps / c, 0).astype(x.dtype)[:, None] * w)
         losses = losses - (logp * mask).sum(dim=1)
     if reduction == "mean":
-        return losses.sum() / from_array(w_target.sum())
+        return _weighted_mean(losses, w_target.sum())
     return _reduce(losses, reduction)
 
 
@@ -147,8 +155,7 @@ def nll_loss(
     losses = -(ops.getitem(x, (xp.arange(x.shape[0]), safe)) * from_array(w_target))
     if reduction == "none":
         return losses.reshape(out_shape)
-    total = losses.sum()
-    return total / from_array(w_target.sum()) if reduction == "mean" else total
+    return _weighted_mean(losses, w_target.sum()) if reduction == "mean" else losses.sum()
 
 
 def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
