@@ -207,3 +207,109 @@ def test_max_over_nothing_raises_like_torch(torch, call, error) -> None:
         call(torch.zeros(2, 0))
     with pytest.raises(error, match=r"\(2, 0\)"):
         call(tl.zeros(2, 0))
+
+
+# ----------------------------------------------------------------------------- zero sizes in layers
+
+
+@pytest.mark.parametrize("fused", [True, False], ids=["fused", "composed"])
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_lstm_with_an_empty_batch_matches_torch(torch, fused, batch_first) -> None:
+    lstm = tl.nn.LSTM(3, 4, num_layers=2, batch_first=batch_first, fused=fused)
+    x = tl.randn(*((0, 2, 3) if batch_first else (2, 0, 3)), requires_grad=True)
+    y, (h, c) = lstm(x)
+    (y.sum() + h.sum() + c.sum()).backward()
+    ref = torch.nn.LSTM(3, 4, num_layers=2, batch_first=batch_first)
+    yt, (ht, ct) = ref(torch.zeros(*x.shape))
+    assert (y.shape, h.shape, c.shape) == (tuple(yt.shape), tuple(ht.shape), tuple(ct.shape))
+    assert x.grad.shape == x.shape
+    assert all(np.array_equal(p.grad.numpy(), np.zeros(p.shape)) for p in lstm.parameters())
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_lstm_with_no_time_steps_raises_a_named_error(torch, batch_first) -> None:
+    shape = (2, 0, 3) if batch_first else (0, 2, 3)
+    with pytest.raises(RuntimeError):
+        torch.nn.LSTM(3, 4, batch_first=batch_first)(torch.zeros(*shape))
+    with pytest.raises(ValueError, match="T must be at least 1"):
+        tl.nn.LSTM(3, 4, batch_first=batch_first)(tl.zeros(*shape))
+
+
+@pytest.mark.parametrize(
+    ("args", "name"),
+    [((3, 0), "hidden_size"), ((0, 3), "input_size"), ((3, 4, 0), "num_layers"), ((3, -1), "hidden_size")],
+)
+def test_lstm_sizes_below_one_raise_naming_the_argument(torch, args, name) -> None:
+    with pytest.raises(ValueError, match=name):
+        torch.nn.LSTM(*args)
+    value = 0 if name == "input_size" else args[-1]
+    with pytest.raises(ValueError, match=rf"LSTM: {name} must be at least 1, not {value}"):
+        tl.nn.LSTM(*args)
+
+
+@pytest.mark.parametrize("sizes", [(3, 0), (0, 3)], ids=["no hidden", "no input"])
+def test_lstm_cell_with_a_zero_size_works_like_torch(torch, sizes) -> None:
+    cell = tl.nn.LSTMCell(*sizes)
+    h, c = cell(tl.randn(2, sizes[0]))
+    ht, _ = torch.nn.LSTMCell(*sizes)(torch.randn(2, sizes[0]))
+    assert h.shape == tuple(ht.shape) and c.shape == tuple(ht.shape)
+    assert np.isfinite(h.detach().numpy()).all()
+
+
+@pytest.mark.parametrize(("n_in", "n_out"), [(0, 2), (2, 0), (0, 0)])
+def test_linear_with_a_zero_size_matches_torch(torch, n_in, n_out) -> None:
+    layer = tl.nn.Linear(n_in, n_out)
+    x = tl.randn(5, n_in, requires_grad=True)
+    y = layer(x)
+    y.sum().backward()
+    ref = torch.nn.Linear(n_in, n_out)
+    assert y.shape == (5, n_out) and layer.weight.grad.shape == (n_out, n_in)
+    if n_in == 0:  # the bias bound 1/sqrt(in_features) is taken as 0: a zero bias
+        np.testing.assert_array_equal(layer.bias.detach().numpy(), ref.bias.detach().numpy())
+    np.testing.assert_array_equal(layer.bias.grad.numpy(), np.full(n_out, 5.0))
+    assert x.grad.shape == (5, n_in)
+
+
+# ----------------------------------------------------------------------------- arguments checked up front
+
+
+@pytest.mark.parametrize("fused", [True, False], ids=["fused", "composed"])
+@pytest.mark.parametrize("mask_shape", [(3, 2), (4, 3, 3), (2, 2, 3, 5)])
+def test_attn_mask_of_the_wrong_shape_is_named(fused, mask_shape) -> None:
+    q = tl.randn(2, 3, 4)  # scores (2, 3, 3)
+    mask = tl.ones(*mask_shape, dtype=tl.bool)
+    expected = rf"attn_mask has shape \({mask_shape[0]}, .*expected \(\.\.\., L, S\) = \(\.\.\., 3, 3\)"
+    with pytest.raises(ValueError, match=expected):
+        tl.nn.functional.scaled_dot_product_attention(q, q, q, attn_mask=mask, fused=fused)
+
+
+@pytest.mark.parametrize("mask_shape", [(3, 3), (1, 3, 3), (2, 1, 3), (2, 3, 3)])
+def test_attn_masks_that_broadcast_still_work(mask_shape) -> None:
+    q = tl.randn(2, 3, 4)
+    out = tl.nn.functional.scaled_dot_product_attention(q, q, q, attn_mask=tl.ones(*mask_shape, dtype=tl.bool))
+    np.testing.assert_allclose(out.numpy(), tl.nn.functional.scaled_dot_product_attention(q, q, q).numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("p", [-1.0, 1.5])
+def test_multihead_attention_refuses_a_bad_dropout_when_built(p) -> None:
+    with pytest.raises(ValueError, match=rf"MultiheadSelfAttention: dropout must be in \[0, 1\], not {p}"):
+        tl.nn.MultiheadSelfAttention(4, 2, dropout=p)
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda p: tl.nn.Dropout(p),
+        lambda p: tl.nn.LSTM(3, 4, dropout=p),
+        lambda p: tl.nn.TransformerBlock(4, 2, dropout=p),
+    ],
+    ids=["Dropout", "LSTM", "TransformerBlock"],
+)
+def test_layers_taking_a_dropout_refuse_it_when_built(build) -> None:
+    with pytest.raises(ValueError, match=r"\[0, 1\], not -0.5"):
+        build(-0.5)
+
+
+def test_multihead_attention_refuses_no_heads() -> None:
+    with pytest.raises(ValueError, match="num_heads must be at least 1, not 0"):
+        tl.nn.MultiheadSelfAttention(4, 0)
