@@ -144,6 +144,10 @@ def test_logsumexp_makes_an_integer_tensor_float32(torch) -> None:
         ("softmax", lambda x: tl.nn.functional.softmax(x, 0)),
         ("log_softmax", lambda x: tl.log_softmax(x, 0)),
         ("gelu", lambda x: tl.nn.functional.gelu(x)),
+        ("cross_entropy", lambda x: tl.nn.functional.cross_entropy(x.reshape(1, 3), tl.tensor([0]))),
+        ("cross_entropy", lambda x: tl.nn.functional.cross_entropy(x.reshape(1, 3), tl.tensor([0]), fused=False)),
+        ("nll_loss", lambda x: tl.nn.functional.nll_loss(x.reshape(1, 3), tl.tensor([0]))),
+        ("layer_norm", lambda x: tl.nn.functional.layer_norm(x, 3)),
     ],
 )
 def test_ops_pytorch_refuses_on_integers_raise_a_named_type_error(name, call) -> None:

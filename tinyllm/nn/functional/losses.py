@@ -11,6 +11,7 @@ import numpy
 
 from tinyllm import backend, ops
 from tinyllm.fused import SoftmaxCrossEntropy
+from tinyllm.ops.arguments import require_floating
 from tinyllm.tensor import Tensor, from_array
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -92,6 +93,7 @@ def cross_entropy(
     """
     fn = "cross_entropy"
     _check_reduction(reduction, fn)
+    require_floating(input, fn)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{fn}: label_smoothing must be in [0, 1], not {label_smoothing}")
     x, t, out_shape = _classes_last(input, target, fn)
@@ -145,6 +147,7 @@ def nll_loss(
     """
     fn = "nll_loss"
     _check_reduction(reduction, fn)
+    require_floating(input, fn)
     x, t, out_shape = _classes_last(input, target, fn)
     _check_class_ids(t, x.shape[1], ignore_index, fn)
     xp = backend.get_array_module(x.data)
