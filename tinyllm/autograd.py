@@ -150,7 +150,7 @@ class Function:
             for t in inputs:
                 if t._requires_grad:
                     for i, out in enumerate(outs):
-                        out._requires_grad = True  # outputs of a float op; skip the setter's dtype check
+                        out._requires_grad = True  # the slot, not the checking setter: this runs for every op
                         out.grad_fn = fn
                         out.output_nr = i
                     fn.inputs = inputs
