@@ -148,9 +148,9 @@ class Function:
             outs[0]._vc = inputs[0]._vc
         if _grad_enabled:
             for t in inputs:
-                if t.requires_grad:
+                if t._requires_grad:
                     for i, out in enumerate(outs):
-                        out.requires_grad = True
+                        out._requires_grad = True  # the slot, not the checking setter: this runs for every op
                         out.grad_fn = fn
                         out.output_nr = i
                     fn.inputs = inputs

@@ -33,6 +33,16 @@ def is_floating(dtype: numpy.dtype) -> bool:
     return dtype.kind == "f"
 
 
+def check_numeric(dtype: numpy.dtype, where: str) -> None:
+    """Refuse arrays of strings, bytes, Python objects, dates: arithmetic on them means
+    something else (``"a" + "1"`` concatenates), so a tensor holds only bool and numbers."""
+    if dtype.kind not in "biufc":
+        raise TypeError(
+            f"{where}: a tensor holds bool or numbers, not dtype {dtype} "
+            "(strings, bytes, objects and dates are refused)"
+        )
+
+
 def default_dtype_for(data: Any) -> numpy.dtype | None:
     """float32 for Python floats (PyTorch's default, not NumPy's float64); None where NumPy's dtype is right.
 

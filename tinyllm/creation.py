@@ -50,6 +50,7 @@ def tensor(
         array = numpy.array(data, dtype=backend.default_dtype_for(data))
     if array.dtype == object:
         raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} (ragged or non-numeric data)")
+    backend.check_numeric(array.dtype, "tensor")
     return _finish(array, dtype, device, requires_grad)
 
 

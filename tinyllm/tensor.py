@@ -38,7 +38,7 @@ class Tensor:
     Make tensors with :func:`tinyllm.tensor` and friends; ops make the rest.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "output_nr", "_vc", "__weakref__")
+    __slots__ = ("data", "grad", "_requires_grad", "grad_fn", "output_nr", "_vc", "__weakref__")
     __array_ufunc__ = None  # `ndarray + tensor` defers to Tensor.__radd__
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
@@ -46,9 +46,10 @@ class Tensor:
             data = data.data
         elif type(data) is not numpy.ndarray and not backend.is_cuda_array(data):
             data = numpy.asarray(data)
+        backend.check_numeric(data.dtype, "Tensor")
         self.data = data
         self.grad: Tensor | None = None
-        self.requires_grad = False
+        self._requires_grad = False
         self.grad_fn: Function | None = None  # the node that computed it (None for a leaf)
         self.output_nr = 0  # which of that node's outputs this tensor is
         self._vc = [0]  # the version counter, shared with views and detached aliases
@@ -118,6 +119,15 @@ class Tensor:
 
     # --- autograd
 
+    @property
+    def requires_grad(self) -> bool:
+        """Whether backward computes a gradient for this tensor (only floating-point ones can)."""
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, requires_grad: bool) -> None:
+        self.requires_grad_(requires_grad)
+
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if requires_grad and not backend.is_floating(self.dtype):
             raise TypeError(
@@ -126,7 +136,7 @@ class Tensor:
             )
         if not requires_grad and self.grad_fn is not None:
             raise RuntimeError("requires_grad_(False) on a tensor computed by an op; use .detach() instead")
-        self.requires_grad = requires_grad
+        self._requires_grad = bool(requires_grad)
         return self
 
     def retain_grad(self) -> None:
@@ -452,7 +462,7 @@ def from_array(data: Any) -> Tensor:
     t = Tensor.__new__(Tensor)
     t.data = as_array(data)
     t.grad = None
-    t.requires_grad = False
+    t._requires_grad = False
     t.grad_fn = None
     t.output_nr = 0
     t._vc = [0]

@@ -21,7 +21,9 @@ class SoftmaxCrossEntropy(Function):
 
     Samples whose id is ``ignore_index`` count zero. ``reduction`` "mean" divides the
     sum by the total weight of the counted samples' classes (class ids) or by N
-    (probabilities), as PyTorch does; "sum" sums; "none" returns loss_n.
+    (probabilities), as PyTorch does; "sum" sums; "none" returns loss_n. When nothing is
+    counted (every target ignored, or N = 0) the mean is 0 / 0 = NaN and, as in PyTorch,
+    the gradient is zero: a fully padded batch must not turn every weight into NaN.
     """
 
     def forward(
@@ -63,6 +65,8 @@ class SoftmaxCrossEntropy(Function):
         if reduction == "sum":
             return total
         self.denominator = denominator
+        if not denominator:
+            return xp.asarray(xp.nan, dtype=x.dtype)
         return total / denominator
 
     def backward(self, g: Any) -> Any:
@@ -72,6 +76,8 @@ class SoftmaxCrossEntropy(Function):
         if self.reduction == "none":
             return gx * g[:, None]
         if self.reduction == "mean":
+            if not self.denominator:
+                return gx  # nothing counted: wt and so gx are all zeros
             g = g / self.denominator
         return gx * g
         # END SOLUTION

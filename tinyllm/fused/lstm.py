@@ -85,7 +85,7 @@ class LSTMLayer(Function):
             xp.multiply(o, tanh_cs[r : r + n], out=y[r : r + n])
         # each sequence's last row: sequence j ran (number of steps with more than j rows) steps
         lengths = [sum(1 for n in sizes if n > j) for j in range(sizes[0])]
-        last = xp.asarray([starts[L - 1] + j for j, L in enumerate(lengths)])
+        last = xp.asarray([starts[L - 1] + j for j, L in enumerate(lengths)], dtype=xp.int64)  # int if B = 0
         self.x, self.h0, self.c0, self.w_ih, self.w_hh = x, h0, c0, w_ih, w_hh
         self.acts, self.cs, self.tanh_cs, self.y = acts, cs, tanh_cs, y
         self.sizes, self.starts, self.last = sizes, starts, last

@@ -33,6 +33,10 @@ class MultiheadSelfAttention(Module):
                  causal: bool = False, device: str = "cpu", dtype: object = None,
                  fused: bool = True) -> None:  # fmt: skip
         super().__init__()
+        if num_heads < 1:
+            raise ValueError(f"MultiheadSelfAttention: num_heads must be at least 1, not {num_heads}")
+        if not 0.0 <= dropout <= 1.0:  # checked here, not at the first training forward
+            raise ValueError(f"MultiheadSelfAttention: dropout must be in [0, 1], not {dropout}")
         if embed_dim % num_heads:
             raise ValueError(f"MultiheadSelfAttention: embed_dim {embed_dim} is not divisible by num_heads {num_heads}")
         self.embed_dim, self.num_heads, self.dropout = embed_dim, num_heads, dropout

@@ -56,6 +56,8 @@ def xavier_uniform_(t: Tensor, gain: float = 1.0) -> Tensor:
     """U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)): keeps the variance of activations
     and of gradients about equal from layer to layer (Glorot and Bengio, 2010)."""
     fan_in, fan_out = fan_in_and_fan_out(t)
+    if t.numel() == 0:  # nothing to fill (and no fan to divide by), as in PyTorch
+        return t
     a = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform_(t, -a, a)
 
@@ -66,5 +68,7 @@ def kaiming_uniform_(t: Tensor, a: float = 0.0) -> Tensor:
     ``nn.Linear`` uses a = sqrt(5), which makes b = 1 / sqrt(fan_in).
     """
     fan_in, _ = fan_in_and_fan_out(t)
+    if t.numel() == 0:  # nothing to fill (and no fan to divide by), as in PyTorch
+        return t
     bound = math.sqrt(6.0 / ((1 + a * a) * fan_in))
     return uniform_(t, -bound, bound)

@@ -26,8 +26,8 @@ State = tuple[Tensor, Tensor]
 
 
 def _init_uniform(module: Module, hidden_size: int) -> None:
-    """PyTorch's recurrent init: every weight and bias from U(-1/sqrt(H), 1/sqrt(H))."""
-    bound = 1.0 / math.sqrt(hidden_size)
+    """PyTorch's recurrent init: every weight and bias from U(-1/sqrt(H), 1/sqrt(H)) (H = 0: no weights)."""
+    bound = 1.0 / math.sqrt(hidden_size) if hidden_size > 0 else 0.0
     for p in module.parameters():
         init.uniform_(p, -bound, bound)
 
@@ -98,6 +98,9 @@ class LSTM(Module):
                  batch_first: bool = False, dropout: float = 0.0, device: str = "cpu",
                  dtype: object = None, fused: bool = True) -> None:  # fmt: skip
         super().__init__()
+        for name, value in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
+            if value < 1:
+                raise ValueError(f"LSTM: {name} must be at least 1, not {value}")
         if not 0.0 <= dropout <= 1.0:
             raise ValueError(f"LSTM: dropout must be in [0, 1], not {dropout}")
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
@@ -131,6 +134,8 @@ class LSTM(Module):
         if x.ndim != 3:
             raise ValueError(f"LSTM: input must be (T, B, features) or (B, T, features), not shape {x.shape}")
         self._check_features(x.shape[2])
+        if x.shape[1 - batch_dim] == 0:
+            raise ValueError(f"LSTM: input of shape {x.shape} has no time steps; T must be at least 1")
         if lengths is not None:
             y, state = self._run_with_lengths(x, lengths, hx)
         else:  # every sequence runs all T steps: the packed rows are x, time-major

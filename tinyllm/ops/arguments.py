@@ -36,6 +36,18 @@ def meet_number(t: Tensor, x: Any) -> Tensor:
     return t
 
 
+def floating(x: Tensor) -> Tensor:
+    """The input of a float op (exp, log, tanh, ...): an integer or bool tensor becomes
+    float32, the default dtype, as in PyTorch (NumPy would give float64)."""
+    return x if backend.is_floating(x.dtype) else to_dtype(x, backend.DEFAULT_DTYPE)
+
+
+def require_floating(x: Tensor, op: str) -> None:
+    """Refuse an integer or bool tensor where PyTorch does (mean, var, softmax, gelu, ...)."""
+    if not backend.is_floating(x.dtype):
+        raise TypeError(f"{op}: needs a floating-point tensor, not dtype {x.dtype}; convert it first with .float()")
+
+
 def promote(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
     """A floating tensor meeting an integer or bool one keeps its dtype (PyTorch's rule;
     NumPy would widen float32 with int64 to float64)."""

@@ -16,7 +16,7 @@ import numpy
 from tinyllm import backend
 from tinyllm.autograd import Function
 from tinyllm.backend import get_array_module
-from tinyllm.ops.arguments import meet_number, operands
+from tinyllm.ops.arguments import floating, meet_number, operands, require_floating
 from tinyllm.ops.copy import to_dtype
 from tinyllm.ops.special import normal_cdf
 from tinyllm.tensor import Tensor
@@ -193,7 +193,7 @@ class Exp(Function):
 
 
 def exp(x: Tensor) -> Tensor:
-    return Exp.apply(x)
+    return Exp.apply(floating(x))
 
 
 class Log(Function):
@@ -210,7 +210,7 @@ class Log(Function):
 
 
 def log(x: Tensor) -> Tensor:
-    return Log.apply(x)
+    return Log.apply(floating(x))
 
 
 class Sqrt(Function):
@@ -225,7 +225,7 @@ class Sqrt(Function):
 
 
 def sqrt(x: Tensor) -> Tensor:
-    return Sqrt.apply(x)
+    return Sqrt.apply(floating(x))
 
 
 class Abs(Function):
@@ -260,7 +260,7 @@ class Tanh(Function):
 
 
 def tanh(x: Tensor) -> Tensor:
-    return Tanh.apply(x)
+    return Tanh.apply(floating(x))
 
 
 class Sigmoid(Function):
@@ -282,7 +282,7 @@ class Sigmoid(Function):
 
 
 def sigmoid(x: Tensor) -> Tensor:
-    return Sigmoid.apply(x)
+    return Sigmoid.apply(floating(x))
 
 
 class ReLU(Function):
@@ -345,6 +345,7 @@ class GELUTanh(Function):
 
 def gelu(x: Tensor, approximate: str = "none") -> Tensor:
     """GELU, exact (``approximate="none"``) or GPT-2's tanh approximation (``"tanh"``)."""
+    require_floating(x, "gelu")
     if approximate == "none":
         return GELU.apply(x)
     if approximate == "tanh":

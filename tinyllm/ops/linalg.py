@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from tinyllm.autograd import Function
@@ -66,8 +67,10 @@ class Linear(Function):
     def forward(self, x: Any, w: Any, b: Any = None) -> Any:
         self.x, self.w = x, w
         # one (N, in) @ (in, out) product: a stack of small products, as broadcasting
-        # matmul over leading axes would run, is several times slower
-        y = x.reshape(-1, x.shape[-1]) @ w.T
+        # matmul over leading axes would run, is several times slower. N is spelled out:
+        # reshape cannot infer -1 when in or out is 0
+        self.n = math.prod(x.shape[:-1])
+        y = x.reshape(self.n, x.shape[-1]) @ w.T
         if b is not None:
             y += b
         return y.reshape(*x.shape[:-1], w.shape[0])
@@ -75,9 +78,9 @@ class Linear(Function):
     def backward(self, gy: Any) -> tuple[Any, ...]:
         # BEGIN SOLUTION task=matmul
         x, w = self.x, self.w
-        g2 = gy.reshape(-1, gy.shape[-1])
+        g2 = gy.reshape(self.n, gy.shape[-1])
         gx = (g2 @ w).reshape(x.shape) if self.needs_grad(0) else None
-        gw = g2.T @ x.reshape(-1, x.shape[-1]) if self.needs_grad(1) else None
+        gw = g2.T @ x.reshape(self.n, x.shape[-1]) if self.needs_grad(1) else None
         if len(self.inputs) == 2:  # type: ignore[arg-type]
             return gx, gw
         gb = g2.sum(axis=0) if self.needs_grad(2) else None

@@ -24,7 +24,7 @@ import numpy
 from tinyllm import backend
 from tinyllm.autograd import Function
 from tinyllm.backend import get_array_module
-from tinyllm.ops.arguments import dim_index, reduce_dims
+from tinyllm.ops.arguments import dim_index, reduce_dims, require_floating
 from tinyllm.tensor import Tensor, from_array
 
 Axes = tuple[int, ...] | None
@@ -56,13 +56,16 @@ def sum(x: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False
 
 
 class Mean(Function):
-    """y = (1/n) sum of x over ``axes``;  dy/dx_i = 1/n."""
+    """y = (1/n) sum of x over ``axes``;  dy/dx_i = 1/n. The mean of no elements (n = 0) is NaN."""
 
     def forward(self, x: Any, axes: Axes, keepdim: bool) -> Any:
         self.shape, self.axes, self.keepdim = x.shape, axes, keepdim
-        y = x.mean(axis=axes, keepdims=keepdim)
-        self.n = x.size // builtins.max(y.size, 1)
-        return y
+        total = x.sum(axis=axes, keepdims=keepdim)
+        self.n = x.size // builtins.max(total.size, 1)
+        if self.n == 0:  # 0 / 0, without NumPy's warning; x is empty, so no gradient flows
+            self.n = 1
+            return get_array_module(x).full_like(total, numpy.nan)
+        return total / x.dtype.type(self.n)
 
     def backward(self, gy: Any) -> Any:
         g = restore_axes(gy, self.axes, len(self.shape), self.keepdim) / self.n
@@ -70,6 +73,7 @@ class Mean(Function):
 
 
 def mean(x: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+    require_floating(x, "mean")
     return Mean.apply(x, axes=reduce_dims(dim, x.ndim, "mean"), keepdim=keepdim)
 
 
@@ -77,6 +81,7 @@ def var(
     x: Tensor, dim: int | Sequence[int] | None = None, correction: int = 1, keepdim: bool = False
 ) -> Tensor:
     """Variance sum((x - mean)^2) / (n - correction); ``correction=1`` (PyTorch's default) is unbiased."""
+    require_floating(x, "var")
     axes = reduce_dims(dim, x.ndim, "var")
     n = x.numel() if axes is None else int(numpy.prod([x.shape[d] for d in axes]))
     centered = x - mean(x, axes, keepdim=True)
@@ -106,14 +111,32 @@ class AMin(AMax):
     reduce = "min"
 
 
+def check_nonempty(x: Tensor, axes: Axes, op: str, error: type[Exception] = RuntimeError) -> None:
+    """A max or min over nothing has no value: PyTorch's errors (``error`` for a reduction
+    over every axis), which name the dim to use."""
+    if axes is None:
+        if x.numel() == 0:
+            raise error(
+                f"{op}: the tensor of shape {x.shape} is empty; reduce over a dim of nonzero size instead"
+            )
+        return
+    for d in axes:
+        if x.shape[d] == 0:
+            raise IndexError(f"{op}: reduction dim {d} has size 0 (tensor of shape {x.shape}); it has no {op}")
+
+
 def amax(x: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
     """Largest value over ``dim``; tied maxima share the gradient equally."""
-    return AMax.apply(x, axes=reduce_dims(dim, x.ndim, "amax"), keepdim=keepdim)
+    axes = reduce_dims(dim, x.ndim, "amax")
+    check_nonempty(x, axes, "amax")
+    return AMax.apply(x, axes=axes, keepdim=keepdim)
 
 
 def amin(x: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
     """Smallest value over ``dim``; tied minima share the gradient equally."""
-    return AMin.apply(x, axes=reduce_dims(dim, x.ndim, "amin"), keepdim=keepdim)
+    axes = reduce_dims(dim, x.ndim, "amin")
+    check_nonempty(x, axes, "amin")
+    return AMin.apply(x, axes=axes, keepdim=keepdim)
 
 
 class MaxDim(Function):
@@ -155,6 +178,7 @@ def max(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
     if dim is None:
         return amax(x)
     d = dim_index(dim, x.ndim, "max")
+    check_nonempty(x, (d,), "max")
     return MaxMin(MaxDim.apply(x, dim=d, keepdim=keepdim), argmax(x, d, keepdim))
 
 
@@ -163,10 +187,12 @@ def min(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
     if dim is None:
         return amin(x)
     d = dim_index(dim, x.ndim, "min")
+    check_nonempty(x, (d,), "min")
     return MaxMin(MinDim.apply(x, dim=d, keepdim=keepdim), argmin(x, d, keepdim))
 
 
 def _arg_index(x: Tensor, kind: str, dim: int | None, keepdim: bool) -> Any:
+    check_nonempty(x, None if dim is None else (dim_index(dim, x.ndim, kind),), kind, IndexError)
     if dim is None:  # an index into the flattened tensor; keepdim keeps every axis, with size 1
         index = getattr(x.data, kind)()
         return index.reshape((1,) * x.ndim) if keepdim else index

@@ -20,7 +20,7 @@ from typing import Any
 
 from tinyllm.autograd import Function
 from tinyllm.backend import get_array_module
-from tinyllm.ops.arguments import dim_index, reduce_dims
+from tinyllm.ops.arguments import dim_index, floating, reduce_dims, require_floating
 from tinyllm.tensor import Tensor
 
 
@@ -28,9 +28,12 @@ def max_shift(a: Any, axis: int | tuple[int, ...] | None) -> Any:
     """The maximum of array ``a`` over ``axis`` (kept as size 1), the shift that makes exp safe.
 
     A slice whose maximum is not finite (all -inf: every position masked out) is
-    shifted by 0 instead, so that it gives exp = 0 rather than exp(-inf + inf) = nan.
+    shifted by 0 instead, so that it gives exp = 0 rather than exp(-inf + inf) = nan; so is
+    an empty one (a zero-size axis has no maximum).
     """
     xp = get_array_module(a)
+    if a.size == 0:
+        return xp.zeros_like(a.sum(axis=axis, keepdims=True))
     m = a.max(axis=axis, keepdims=True)
     return xp.where(xp.isfinite(m), m, 0)
 
@@ -53,6 +56,7 @@ class Softmax(Function):
 
 def softmax(x: Tensor, dim: int) -> Tensor:
     """exp(x_i) / sum_j exp(x_j) along ``dim``: a probability distribution over that axis."""
+    require_floating(x, "softmax")
     return Softmax.apply(x, axis=dim_index(dim, x.ndim, "softmax"))
 
 
@@ -69,7 +73,7 @@ class LogSoftmax(Function):
         e = xp.exp(shifted)
         z = e.sum(axis=axis, keepdims=True)
         self.p, self.axis = e / z, axis
-        return shifted - xp.log(z)
+        return shifted - xp.log(z) if x.size else shifted  # empty: no log(0) warning
 
     def backward(self, g: Any) -> Any:
         return g - self.p * g.sum(axis=self.axis, keepdims=True)
@@ -77,6 +81,7 @@ class LogSoftmax(Function):
 
 def log_softmax(x: Tensor, dim: int) -> Tensor:
     """log(softmax(x)) along ``dim``, computed without forming softmax's small ratios."""
+    require_floating(x, "log_softmax")
     return LogSoftmax.apply(x, axis=dim_index(dim, x.ndim, "log_softmax"))
 
 
@@ -94,7 +99,8 @@ class LogSumExp(Function):
         e = xp.exp(x - m)
         z = e.sum(axis=axes, keepdims=True)
         self.p, self.axes, self.keepdim = e / z, axes, keepdim
-        y = xp.log(z) + m
+        # the sum of no terms is 0 and its log -inf, as in PyTorch (without log(0)'s warning)
+        y = xp.log(z) + m if x.size else xp.full_like(z, -xp.inf)
         return y if keepdim else y.squeeze(axes)
 
     def backward(self, g: Any) -> Any:
@@ -105,4 +111,4 @@ class LogSumExp(Function):
 
 def logsumexp(x: Tensor, dim: int | Sequence[int], keepdim: bool = False) -> Tensor:
     """log(sum(exp(x))) over ``dim``: a smooth maximum, and the normaliser of softmax."""
-    return LogSumExp.apply(x, axes=reduce_dims(dim, x.ndim, "logsumexp"), keepdim=keepdim)
+    return LogSumExp.apply(floating(x), axes=reduce_dims(dim, x.ndim, "logsumexp"), keepdim=keepdim)

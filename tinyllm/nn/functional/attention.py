@@ -20,6 +20,20 @@ def causal_mask(L: int, S: int, like: Tensor) -> Any:
     return xp.tril(xp.ones((L, S), dtype=bool))
 
 
+def _check_mask_shape(mask_shape: tuple[int, ...], scores_shape: tuple[int, ...]) -> None:
+    """The mask must broadcast to the scores' shape (..., L, S) without enlarging it."""
+    try:
+        fits = numpy.broadcast_shapes(mask_shape, scores_shape) == scores_shape
+    except ValueError:
+        fits = False
+    if not fits:
+        L, S = scores_shape[-2:]
+        raise ValueError(
+            f"scaled_dot_product_attention: attn_mask has shape {mask_shape}, which does not broadcast "
+            f"to the attention scores' shape {scores_shape}; expected (..., L, S) = (..., {L}, {S})"
+        )
+
+
 def scaled_dot_product_attention(
     query: Tensor,
     key: Tensor,
@@ -55,11 +69,12 @@ def scaled_dot_product_attention(
     L, S = query.shape[-2], key.shape[-2]
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
     mask = causal_mask(L, S, query) if is_causal else None
+    shape = (*numpy.broadcast_shapes(query.shape[:-2], key.shape[:-2]), L, S)
     if attn_mask is not None:
+        _check_mask_shape(attn_mask.shape, shape)
         mask = attn_mask.data if backend.is_floating(attn_mask.dtype) else attn_mask.data.astype(bool)
         if backend.is_floating(mask.dtype):
             mask = mask.astype(query.dtype)
-    shape = (*numpy.broadcast_shapes(query.shape[:-2], key.shape[:-2]), L, S)
     keep = dropout_keep_mask(shape, dropout_p, query) if dropout_p > 0 else None
     if fused:
         out, weights = fused_ops.Attention.apply(query, key, value, scale=scale, mask=mask, keep=keep)

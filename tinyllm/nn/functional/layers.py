@@ -7,6 +7,7 @@ from typing import Any
 
 from tinyllm import backend, ops
 from tinyllm import fused as fused_ops
+from tinyllm.ops.arguments import require_floating
 from tinyllm.tensor import Tensor, from_array
 
 
@@ -53,6 +54,7 @@ def layer_norm(
 
     ``fused=False`` computes it from primitive ops (mean, subtraction, sqrt, ...).
     """
+    require_floating(x, "layer_norm")
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     n = len(shape)
     if x.shape[x.ndim - n :] != shape or x.ndim < n:

@@ -11,6 +11,7 @@ import numpy
 
 from tinyllm import backend, ops
 from tinyllm.fused import SoftmaxCrossEntropy
+from tinyllm.ops.arguments import require_floating
 from tinyllm.tensor import Tensor, from_array
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -25,6 +26,14 @@ def _reduce(losses: Tensor, reduction: str) -> Tensor:
     if reduction == "mean":
         return losses.mean()
     return losses.sum() if reduction == "sum" else losses
+
+
+def _weighted_mean(losses: Tensor, total_weight: Any) -> Tensor:
+    """sum(losses) / total_weight; with nothing counted (total weight 0) it is NaN, as in
+    PyTorch, but its gradient stays zero (dividing by 0 would make it NaN too)."""
+    if not total_weight:
+        return losses.sum() + float("nan")
+    return losses.sum() / from_array(total_weight)
 
 
 def _classes_last(x: Tensor, target: Any, fn: str) -> tuple[Tensor, Any, tuple[int, ...]]:
@@ -84,6 +93,7 @@ def cross_entropy(
     """
     fn = "cross_entropy"
     _check_reduction(reduction, fn)
+    require_floating(input, fn)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{fn}: label_smoothing must be in [0, 1], not {label_smoothing}")
     x, t, out_shape = _classes_last(input, target, fn)
@@ -124,7 +134,7 @@ def _cross_entropy_composed(
         mask = from_array(xp.where(counted, eps / c, 0).astype(x.dtype)[:, None] * w)
         losses = losses - (logp * mask).sum(dim=1)
     if reduction == "mean":
-        return losses.sum() / from_array(w_target.sum())
+        return _weighted_mean(losses, w_target.sum())
     return _reduce(losses, reduction)
 
 
@@ -137,6 +147,7 @@ def nll_loss(
     """
     fn = "nll_loss"
     _check_reduction(reduction, fn)
+    require_floating(input, fn)
     x, t, out_shape = _classes_last(input, target, fn)
     _check_class_ids(t, x.shape[1], ignore_index, fn)
     xp = backend.get_array_module(x.data)
@@ -147,8 +158,7 @@ def nll_loss(
     losses = -(ops.getitem(x, (xp.arange(x.shape[0]), safe)) * from_array(w_target))
     if reduction == "none":
         return losses.reshape(out_shape)
-    total = losses.sum()
-    return total / from_array(w_target.sum()) if reduction == "mean" else total
+    return _weighted_mean(losses, w_target.sum()) if reduction == "mean" else losses.sum()
 
 
 def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:

@@ -19,7 +19,7 @@ def lstm_cell(
     i, f, o = sigmoid(a_i, a_f, a_o), g = tanh(a_g); c' = f c + i g; h' = o tanh(c').
     """
     a = ops.linear(x, w_ih, b_ih) + ops.linear(h, w_hh, b_hh)
-    i, f, g, o = ops.split(a, w_hh.shape[1], dim=1)
+    i, f, g, o = ops.split(a, [w_hh.shape[1]] * 4, dim=1)  # sizes, not one size: H may be 0
     c_new = ops.sigmoid(f) * c + ops.sigmoid(i) * ops.tanh(g)
     return ops.sigmoid(o) * ops.tanh(c_new), c_new
 
