@@ -6,13 +6,22 @@ import argparse
 import sys
 
 
+def _device(spec: str) -> str:
+    """``--device``: "cpu", "cuda" or "cuda:N" (whether the GPU exists is checked later, by the command)."""
+    kind, colon, index = spec.partition(":")
+    if spec == "cpu" or (kind == "cuda" and (not colon or index.isdigit())):
+        return spec
+    raise argparse.ArgumentTypeError(f"invalid device {spec!r}: expected 'cpu', 'cuda' or 'cuda:N'")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tinyllm", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("demo", help="train a tiny network with the autograd engine and check its gradients")
     bench = sub.add_parser("bench", help="time training steps against PyTorch")
     bench.add_argument("workloads", nargs="*", help="workloads to run (default: all)")
-    bench.add_argument("--device", default="cpu", help="cpu (NumPy vs PyTorch CPU) or cuda (CuPy vs PyTorch CUDA)")
+    bench.add_argument("--device", type=_device, default="cpu",
+                       help="cpu (NumPy vs PyTorch CPU) or cuda (CuPy vs PyTorch CUDA)")  # fmt: skip
     bench.add_argument("--json", action="store_true", help="print machine-readable results")
     bench.add_argument("--quick", action="store_true", help="a step or two each: checks that it runs")
     bench.add_argument("--no-memory", action="store_true", help="skip the peak-memory measurements")
@@ -21,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     lessons.add_argument("--quick", action="store_true", help="small sizes: seconds per lesson")
     lessons.add_argument("--list", action="store_true", help="only list the lessons")
     lessons.add_argument("--out", default=None, help="write figures here instead of figures/")
-    lessons.add_argument("--device", default="cpu", help="cpu or cuda")
+    lessons.add_argument("--device", type=_device, default="cpu", help="cpu or cuda")
     try:
         from tinyllm import assignment  # stays with the instructor: not in student copies
     except ImportError:

@@ -28,6 +28,7 @@ def evaluate(
     accuracy, precision, recall, f1 (macro), perplexity, bits_per_char; by default
     accuracy when the step gives predictions (classification), none otherwise.
     """
+    check_run_arguments("evaluate", model, {"loader": loader}, {"step_fn": step_fn, "loss_fn": loss_fn})
     check_metrics(metrics, "evaluate")
     step_fn = resolve_step(step_fn, loss_fn, "evaluate")
     keep = metrics is None or any(name in metric_fns.PREDICTION_METRICS for name in metrics)
@@ -72,6 +73,20 @@ def _mean_loss_and_predictions(
     if not predicted:
         return total / count, None, None
     return total / count, numpy.concatenate(predicted), numpy.concatenate(targets)
+
+
+def check_run_arguments(where: str, model: Any, loaders: dict[str, Any], functions: dict[str, Any]) -> None:
+    """Refuse, by name, a model that is not a Module, a loader that cannot be iterated and a
+    function argument that cannot be called (``None`` stands for the default everywhere)."""
+    if not isinstance(model, Module):
+        raise TypeError(f"{where}: model must be a tinyllm Module, not {type(model).__name__}")
+    for name, loader in loaders.items():
+        if loader is not None and not hasattr(loader, "__iter__"):
+            raise TypeError(f"{where}: {name} must be iterable (a DataLoader or a list of batches), "
+                            f"not {type(loader).__name__}")  # fmt: skip
+    for name, fn in functions.items():
+        if fn is not None and not callable(fn):
+            raise TypeError(f"{where}: {name} must be callable (or None), not {fn!r}")
 
 
 def check_metrics(metrics: Sequence[str] | None, where: str) -> None:

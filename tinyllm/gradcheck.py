@@ -21,6 +21,7 @@ KINK rather than FAIL.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -131,6 +132,18 @@ def gradcheck(
     Every evaluation of ``fn`` starts from the caller's random state, so dropout draws
     the same mask each time; the caller's state is restored afterwards.
     """
+    if not callable(fn):
+        raise TypeError(f"gradcheck: fn must be callable, not {fn!r}")
+    for name, value, low in (("eps", eps, 0.0), ("atol", atol, None), ("rtol", rtol, None)):
+        positive = low is not None
+        if (isinstance(value, bool) or not isinstance(value, (int, float))
+                or not (0 < value < math.inf if positive else 0 <= value < math.inf)):  # fmt: skip
+            raise ValueError(f"gradcheck: {name} must be a number {'> 0' if positive else '>= 0'} and finite, "
+                             f"not {value!r}")  # fmt: skip
+    for name, value, least in (("full_max_size", full_max_size, 0), ("n_directions", n_directions, 1),
+                               ("seed", seed, 0)):  # fmt: skip
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise ValueError(f"gradcheck: {name} must be an integer >= {least}, not {value!r}")
     if mode not in ("auto", "full", "directions"):
         raise ValueError(f"gradcheck: mode must be 'auto', 'full' or 'directions', got {mode!r}")
     args = [inputs] if isinstance(inputs, Tensor) else list(inputs)

@@ -9,6 +9,7 @@ papers report.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 from typing import Any
 
@@ -27,12 +28,46 @@ def to_host(x: Any) -> numpy.ndarray:
 
 def _classes(predictions: Any, targets: Any) -> tuple[numpy.ndarray, numpy.ndarray]:
     p, t = to_host(predictions), to_host(targets).reshape(-1)
+    if p.ndim > 2:
+        raise ValueError(f"metrics: predictions must be class indices (N,) or scores (N, C), not shape {p.shape}")
     if p.ndim == 2:
         p = p.argmax(axis=1)
     p = p.reshape(-1)
     if p.shape != t.shape:
         raise ValueError(f"metrics: {p.shape[0]} predictions but {t.shape[0]} targets")
-    return p.astype(numpy.int64), t.astype(numpy.int64)
+    return _indices(p, "predictions"), _indices(t, "targets")
+
+
+def _indices(a: numpy.ndarray, name: str) -> numpy.ndarray:
+    """``a`` as int64 class indices, or a ValueError naming ``name``: fractions, nan, strings and
+    negative numbers are not classes (a cast would truncate them silently)."""
+    whole = a.dtype.kind in "iub" or (
+        a.dtype.kind == "f" and bool(numpy.all(numpy.isfinite(a))) and bool(numpy.all(a == numpy.round(a)))
+    )
+    if not whole:
+        bad = a.ravel()[:5].tolist()
+        raise ValueError(f"metrics: {name} must be class indices (whole numbers), not {a.dtype} values like {bad}")
+    if a.size and a.min() < 0:
+        raise ValueError(f"metrics: {name} must be class indices >= 0, but one is negative: {a.min()}")
+    return a.astype(numpy.int64)
+
+
+def _check_num_classes(num_classes: Any, p: numpy.ndarray, t: numpy.ndarray) -> None:
+    if num_classes is None:
+        return
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, numpy.integer)) or num_classes < 1:
+        raise ValueError(f"metrics: num_classes must be a positive integer or None, not {num_classes!r}")
+    top = int(max(p.max(initial=-1), t.max(initial=-1)))
+    if top >= num_classes:
+        raise ValueError(f"metrics: class {top} is outside range(num_classes={num_classes})")
+
+
+def _check_loss(fn: str, mean_cross_entropy: Any) -> float:
+    if isinstance(mean_cross_entropy, bool) or not isinstance(mean_cross_entropy, numbers.Real):
+        raise TypeError(f"{fn}: mean_cross_entropy must be a number, not {type(mean_cross_entropy).__name__}")
+    if mean_cross_entropy < -1e-9:  # a cross-entropy is >= 0; a hair below is rounding
+        raise ValueError(f"{fn}: mean_cross_entropy must be >= 0 (a cross-entropy), not {mean_cross_entropy}")
+    return float(mean_cross_entropy)
 
 
 def accuracy(predictions: Any, targets: Any) -> float:
@@ -44,6 +79,7 @@ def accuracy(predictions: Any, targets: Any) -> float:
 def confusion_matrix(predictions: Any, targets: Any, num_classes: int | None = None) -> numpy.ndarray:
     """M[i, j] = how many examples of true class i were predicted as class j."""
     p, t = _classes(predictions, targets)
+    _check_num_classes(num_classes, p, t)
     n = num_classes or int(max(p.max(initial=-1), t.max(initial=-1)) + 1)
     return numpy.bincount(t * n + p, minlength=n * n).reshape(n, n)
 
@@ -67,12 +103,13 @@ def f1_score(predictions: Any, targets: Any, num_classes: int | None = None) -> 
 def perplexity(mean_cross_entropy: float) -> float:
     """exp(L) for a mean cross-entropy L in nats: the model is as unsure as a uniform choice among
     that many tokens."""
-    return math.exp(mean_cross_entropy)
+    loss = _check_loss("perplexity", mean_cross_entropy)
+    return math.inf if loss > 709.0 else math.exp(loss)  # exp overflows a float64 past ~709.78
 
 
 def bits_per_char(mean_cross_entropy: float) -> float:
     """L / ln 2: the same loss in bits, the average code length per character."""
-    return mean_cross_entropy / math.log(2)
+    return _check_loss("bits_per_char", mean_cross_entropy) / math.log(2)
 
 
 #: Metrics of predictions, by the names ``fit`` and ``evaluate`` accept.

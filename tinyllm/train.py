@@ -42,7 +42,7 @@ from typing import Any
 import numpy
 
 from tinyllm import backend
-from tinyllm.evaluation import check_metrics, evaluate
+from tinyllm.evaluation import check_metrics, check_run_arguments, evaluate
 from tinyllm.history import History
 from tinyllm.nn import Module
 from tinyllm.nn.utils import clip_grad_norm_
@@ -129,6 +129,9 @@ def fit(
     as loss scalers in mixed-precision training do (the step is listed in
     ``history.skipped_steps``). No checkpoint with non-finite weights is written.
     """
+    check_run_arguments("fit", model, {"train_loader": train_loader, "val_loader": val_loader},
+                        {"loss_fn": loss_fn, "step_fn": step_fn, "callback": callback})  # fmt: skip
+    _check_objects(optimizer, scheduler, resume, progress, checkpoint_dir)
     _check_arguments(epochs, steps, accumulate, patience, val_loader, metrics, clip_grad_norm, eval_every,
                      on_nonfinite)  # fmt: skip
     run = _Run(
@@ -160,6 +163,22 @@ def fit(
     return state.history
 
 
+def _check_objects(optimizer: Any, scheduler: Any, resume: Any, progress: Any, checkpoint_dir: Any) -> None:
+    if not isinstance(optimizer, OptimizerLike):
+        raise TypeError(
+            f"fit: optimizer must have param_groups, step(), zero_grad() and a state_dict, "
+            f"like tinyllm.optim.Adam; not {type(optimizer).__name__}"
+        )
+    if scheduler is not None and not callable(getattr(scheduler, "step", None)):
+        raise TypeError(f"fit: scheduler must have a step() method (or be None), not {type(scheduler).__name__}")
+    if not isinstance(resume, bool):
+        raise TypeError(f"fit: resume must be True or False, not {resume!r}")
+    if progress is not None and not isinstance(progress, bool):
+        raise TypeError(f"fit: progress must be True, False or None, not {progress!r}")
+    if checkpoint_dir is not None and not isinstance(checkpoint_dir, (str, os.PathLike)):
+        raise TypeError(f"fit: checkpoint_dir must be a path (str or Path), not {type(checkpoint_dir).__name__}")
+
+
 def _check_arguments(epochs: int | None, steps: int | None, accumulate: int, patience: int | None,
                      val_loader: Iterable[Any] | None, metrics: Sequence[str] | None, clip: float | None,
                      eval_every: int | None, on_nonfinite: str) -> None:  # fmt: skip
@@ -167,9 +186,13 @@ def _check_arguments(epochs: int | None, steps: int | None, accumulate: int, pat
         raise ValueError("fit: give the length of training as epochs or as steps (one of them)")
     for name, value in (("epochs", epochs), ("steps", steps), ("accumulate", accumulate),
                         ("patience", patience), ("eval_every", eval_every)):  # fmt: skip
-        if value is not None and (not isinstance(value, (int, numpy.integer)) or isinstance(value, bool) or value < 1):
+        optional = name != "accumulate"  # the others may be None: not given
+        if (value is not None or not optional) and (
+            not isinstance(value, (int, numpy.integer)) or isinstance(value, bool) or value < 1
+        ):
             raise ValueError(f"fit: {name} must be >= 1 (a whole number), not {value!r}")
-    if clip is not None and not (isinstance(clip, (int, float)) and 0 < clip <= math.inf):
+    if clip is not None and not (isinstance(clip, (int, float)) and not isinstance(clip, bool)
+                                 and 0 < clip <= math.inf):  # fmt: skip
         raise ValueError(f"fit: clip_grad_norm must be a number > 0 (or None for no clipping), not {clip!r}")
     if on_nonfinite not in ("raise", "skip"):
         raise ValueError(f"fit: on_nonfinite must be 'raise' or 'skip', not {on_nonfinite!r}")

@@ -24,7 +24,10 @@ class LabeledTexts:
     info: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.labels = numpy.asarray(self.labels, dtype=numpy.int64)
+        labels = numpy.asarray(self.labels)
+        if labels.size and labels.dtype.kind not in "iu" and not numpy.array_equal(labels, numpy.round(labels)):
+            raise ValueError(f"LabeledTexts: labels must be whole numbers (class indices), not {self.labels!r}")
+        self.labels = labels.astype(numpy.int64)
         if len(self.texts) != len(self.labels):
             raise ValueError(f"LabeledTexts: {len(self.texts)} texts but {len(self.labels)} labels")
         if len(self.labels) and (self.labels.min() < 0 or self.labels.max() >= len(self.classes)):

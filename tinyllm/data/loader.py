@@ -15,6 +15,7 @@ import numpy
 
 from tinyllm import backend
 from tinyllm.creation import tensor
+from tinyllm.data.checks import check_count, check_flag, check_seed
 from tinyllm.data.datasets import LabeledTexts
 from tinyllm.tensor import Tensor
 
@@ -166,13 +167,21 @@ class DataLoader:
             raise TypeError(
                 f"DataLoader: the dataset needs len() and indexing, and {type(dataset).__name__} lacks one"
             )
-        for name, value in (("batch_size", batch_size), ("bucket_batches", bucket_batches)):
-            if not isinstance(value, (int, numpy.integer)) or value < 1:
-                raise ValueError(f"DataLoader: {name} must be a positive integer, not {value!r}")
+        fn = "DataLoader"
+        check_count(fn, "batch_size", batch_size)
+        check_count(fn, "bucket_batches", bucket_batches)
+        for name, flag in (("shuffle", shuffle), ("drop_last", drop_last), ("bucket_by_length", bucket_by_length)):
+            check_flag(fn, name, flag)
+        if collate_fn is not None and not callable(collate_fn):
+            raise TypeError(f"{fn}: collate_fn must be callable (a list of examples -> a batch), not {collate_fn!r}")
         if len(dataset) == 0:
-            raise ValueError("DataLoader: the dataset is empty")
-        if seed is not None and (not isinstance(seed, (int, numpy.integer)) or seed < 0):
-            raise ValueError(f"DataLoader: seed must be a non-negative integer or None, not {seed!r}")
+            raise ValueError(f"{fn}: the dataset is empty")
+        if drop_last and len(dataset) < batch_size:
+            raise ValueError(
+                f"{fn}: with drop_last, {len(dataset)} items and batch_size {batch_size} give no batch at all; "
+                "use a batch_size <= the dataset's length, or drop_last=False"
+            )
+        check_seed(fn, seed)
         if seed is None and shuffle:
             seed = int(backend.default_generator("cpu").integers(0, 2**62, ()))
         self.dataset = dataset
@@ -275,9 +284,8 @@ def _check_tokens(tokens: Any, block_size: int, batch_size: int, fn: str) -> num
         raise ValueError(
             f"{fn}: tokens must be a 1-D integer array, not {tokens.dtype} of shape {tokens.shape}"
         )
-    for name, value in (("block_size", block_size), ("batch_size", batch_size)):
-        if not isinstance(value, (int, numpy.integer)) or value < 1:
-            raise ValueError(f"{fn}: {name} must be a positive integer, not {value!r}")
+    check_count(fn, "block_size", block_size)
+    check_count(fn, "batch_size", batch_size)
     return tokens
 
 
@@ -304,6 +312,7 @@ def lm_batches(
                          f"a window needs block_size + 1 = {block_size + 1}")  # fmt: skip
     if steps is not None and (not isinstance(steps, (int, numpy.integer)) or steps < 0):
         raise ValueError(f"{fn}: steps must be a non-negative integer or None, not {steps!r}")
+    check_seed(fn, seed)
     rng = numpy.random.default_rng(seed) if seed is not None else backend.default_generator("cpu")
     window = numpy.arange(block_size)
 

@@ -13,11 +13,15 @@ from typing import Any
 
 import numpy
 
+from tinyllm.data.checks import check_count, check_seed
 from tinyllm.data.datasets import LabeledTexts
 
 
 def _check_fractions(fractions: Sequence[float], fn: str) -> numpy.ndarray:
-    f = numpy.asarray(fractions, dtype=numpy.float64)
+    try:
+        f = numpy.asarray(fractions, dtype=numpy.float64)
+    except (TypeError, ValueError):
+        f = numpy.zeros(0)
     if f.ndim != 1 or f.size == 0:
         raise ValueError(f"{fn}: fractions must be a non-empty sequence of numbers, not {fractions!r}")
     if not numpy.all(numpy.isfinite(f)) or numpy.any(f < 0):
@@ -49,7 +53,10 @@ def train_val_test_split(data: Any, fractions: Sequence[float] = (0.8, 0.1, 0.1)
     """
     fn = "train_val_test_split"
     f = _check_fractions(fractions, fn)
-    n = len(data)  # type: ignore[arg-type]
+    check_seed(fn, seed)
+    if not (hasattr(data, "__len__") and hasattr(data, "__getitem__")):
+        raise TypeError(f"{fn}: data must be a sequence, an array or LabeledTexts, not {type(data).__name__}")
+    n = len(data)
     if n == 0:
         raise ValueError(f"{fn}: there is nothing to split (the data is empty)")
     rng = numpy.random.default_rng(seed)
@@ -85,6 +92,8 @@ def split_tokens(tokens: Any, fractions: Sequence[float] = (0.8, 0.1, 0.1),
     """
     fn = "split_tokens"
     f = _check_fractions(fractions, fn)
+    if block_size is not None:
+        check_count(fn, "block_size", block_size)
     tokens = numpy.asarray(tokens)
     if tokens.ndim != 1:
         raise ValueError(f"{fn}: tokens must be a 1-D array, not shape {tokens.shape}")

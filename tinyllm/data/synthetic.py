@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy
 
+from tinyllm.data.checks import check_seed
 from tinyllm.data.datasets import LabeledTexts
 
 NOUNS = ("plot", "acting", "music", "ending", "story", "cast")
@@ -80,6 +81,7 @@ def synthetic_sentiment(n: int, seed: int = 0, noise: float = 0.1, contrast: flo
     _check_probability(fn, "noise", noise, high=0.5)
     for name, value in (("contrast", contrast), ("negation", negation), ("intensifier", intensifier)):
         _check_probability(fn, name, value)
+    check_seed(fn, seed)
     rng = numpy.random.default_rng(seed)
 
     def clause(polarity: int) -> str:
@@ -269,6 +271,7 @@ def markov_text(order: int, alphabet: str | int, n_chars: int, seed: int = 0,
         )
     if not concentration > 0:
         raise ValueError(f"{fn}: concentration must be > 0, not {concentration}")
+    check_seed(fn, seed)
     rng = numpy.random.default_rng(seed)
     transition = rng.dirichlet(numpy.full(a, float(concentration)), size=a**order)
     transition = (1 - 1e-9) * transition + 1e-9 / a

@@ -57,6 +57,11 @@ def _check_texts(fn: str, texts: Iterable[str]) -> list[str]:
     return texts
 
 
+def _check_text(fn: str, text: Any) -> None:
+    if not isinstance(text, str):
+        raise TypeError(f"{fn}: expected a str, got {type(text).__name__}; for many texts use encode_batch")
+
+
 def _check_ids(fn: str, ids: Iterable[int], vocab_size: int) -> list[int]:
     """``ids`` as a list of Python ints in range: a list of ints, or a 1-D integer array or tensor.
     Anything else (bytes, a str, None, floats) is a TypeError that names what it got."""
@@ -162,6 +167,8 @@ class CharTokenizer(BaseTokenizer):
             distinct.add(c)
         if not distinct:
             raise ValueError(f"{fn}: no characters given")
+        if isinstance(specials, str):
+            raise TypeError(f"{fn}: specials must be a list of strings, like ['<pad>'], not one str {specials!r}")
         specials = list(specials)
         for s in specials:
             if not isinstance(s, str) or len(s) < 2:
@@ -192,6 +199,7 @@ class CharTokenizer(BaseTokenizer):
 
     def encode(self, text: str) -> list[int]:
         """One id per character of ``text``."""
+        _check_text("CharTokenizer.encode", text)
         try:
             return [self._stoi[c] for c in text]
         except KeyError:
@@ -265,9 +273,10 @@ class WordTokenizer(BaseTokenizer):
         fn = "WordTokenizer.fit"
         if not isinstance(lower, bool):
             raise TypeError(f"{fn}: lower must be True or False, not {lower!r}")
-        if not isinstance(min_freq, int) or min_freq < 1:
+        if not isinstance(min_freq, int) or isinstance(min_freq, bool) or min_freq < 1:
             raise ValueError(f"{fn}: min_freq must be an int >= 1, not {min_freq!r}")
-        if max_size is not None and (not isinstance(max_size, int) or max_size <= len(cls.SPECIALS)):
+        if max_size is not None and (not isinstance(max_size, int) or isinstance(max_size, bool)
+                                     or max_size <= len(cls.SPECIALS)):  # fmt: skip
             raise ValueError(f"{fn}: max_size must be None or an int > 2 (room for <pad>, <unk> and words), "
                              f"not {max_size!r}")  # fmt: skip
         counts = Counter(token for text in _check_texts(fn, texts) for token in _split(text, lower))
@@ -292,6 +301,7 @@ class WordTokenizer(BaseTokenizer):
 
     def encode(self, text: str) -> list[int]:
         """One id per token of ``text``; tokens outside the vocabulary become ``unk_id``."""
+        _check_text("WordTokenizer.encode", text)
         return [self._stoi.get(token, self.unk_id) for token in self.tokenize(text)]
 
     def decode(self, ids: Iterable[int]) -> str:
@@ -435,6 +445,7 @@ class BPETokenizer(BaseTokenizer):
 
     def encode(self, text: str) -> list[int]:
         """The token ids of ``text``: each chunk's UTF-8 bytes, merged in the order learned."""
+        _check_text("BPETokenizer.encode", text)
         ids = []
         for match in CHUNK_PATTERN.finditer(text):
             try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tinyllm.backend import get_array_module
-from tinyllm.optim.optimizer import Optimizer, ParamsLike
+from tinyllm.optim.optimizer import Optimizer, ParamsLike, check_number
 
 
 class Adagrad(Optimizer):
@@ -26,8 +26,8 @@ class Adagrad(Optimizer):
 
     def check_hyperparameters(self, group: dict[str, Any]) -> None:
         super().check_hyperparameters(group)
-        if group["lr_decay"] < 0 or group["initial_accumulator_value"] < 0 or group["eps"] < 0:
-            raise ValueError("Adagrad: lr_decay, initial_accumulator_value and eps must be >= 0")
+        for key in ("lr_decay", "initial_accumulator_value", "eps"):
+            check_number("Adagrad", key, group[key])
 
     def update(self, p: Any, g: Any, group: dict[str, Any], state: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         xp = get_array_module(p)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 from tinyllm.backend import get_array_module
-from tinyllm.optim.optimizer import Optimizer, ParamsLike
+from tinyllm.optim.optimizer import Optimizer, ParamsLike, check_number
 
 
 class Adam(Optimizer):
@@ -27,18 +28,25 @@ class Adam(Optimizer):
     def __init__(self, params: ParamsLike, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False,
                  maximize: bool = False, l1: float = 0.0) -> None:  # fmt: skip
-        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
                         maximize=maximize, l1=l1)  # fmt: skip
         super().__init__(params, defaults)
 
     def check_hyperparameters(self, group: dict[str, Any]) -> None:
         super().check_hyperparameters(group)
         name = type(self).__name__
-        for i, beta in enumerate(group["betas"]):
-            if not 0.0 <= beta < 1.0:
+        betas = group["betas"]
+        if not isinstance(betas, (tuple, list)):
+            raise TypeError(f"{name}: betas must be a pair (beta1, beta2), not {type(betas).__name__} {betas!r}")
+        if len(betas) != 2:
+            raise ValueError(f"{name}: betas must hold two numbers (beta1, beta2), not {len(betas)}: {betas!r}")
+        group["betas"] = tuple(betas)
+        for i, beta in enumerate(betas):
+            if isinstance(beta, bool) or not isinstance(beta, numbers.Real):
+                raise TypeError(f"{name}: beta at index {i} must be a number, not {type(beta).__name__} {beta!r}")
+            if not 0.0 <= beta < 1.0:  # nan fails this too
                 raise ValueError(f"{name}: invalid beta parameter at index {i}: {beta} (must be in [0, 1))")
-        if group["eps"] < 0:
-            raise ValueError(f"{name}: invalid eps={group['eps']} (must be >= 0)")
+        check_number(name, "eps", group["eps"])
 
     def update(self, p: Any, g: Any, group: dict[str, Any], state: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         xp = get_array_module(p)

@@ -16,7 +16,9 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from tinyllm.optim.optimizer import Optimizer
+import numpy
+
+from tinyllm.optim.optimizer import Optimizer, check_number
 
 
 def check_schedulable(optimizer: Any, scheduler: str) -> None:
@@ -28,6 +30,13 @@ def check_schedulable(optimizer: Any, scheduler: str) -> None:
             f"{scheduler}: expected a tinyllm Optimizer, got {type(optimizer).__name__}. For a "
             "SwitchOptimizer, schedule the stage that needs it: pass switch.optimizers[i]"
         )
+
+
+def check_count(where: str, name: str, value: Any, low: int = 1) -> None:
+    """Refuse a step count that is not a whole number >= low (bools and floats included)."""
+    if isinstance(value, bool) or not isinstance(value, (int, numpy.integer)) or value < low:
+        kind = "a positive integer" if low == 1 else f"an integer >= {low}"
+        raise ValueError(f"{where}: {name} must be {kind}, not {value!r}")
 
 
 class LRScheduler:
@@ -69,6 +78,8 @@ class StepLR(LRScheduler):
     """lr(t) = base * gamma ** (t // step_size): drop by ``gamma`` every ``step_size`` steps."""
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1) -> None:
+        check_count("StepLR", "step_size", step_size)
+        check_number("StepLR", "gamma", gamma)
         self.step_size, self.gamma = step_size, gamma
         super().__init__(optimizer, last_epoch)
 
@@ -81,6 +92,13 @@ class MultiStepLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, milestones: Sequence[int], gamma: float = 0.1,
                  last_epoch: int = -1) -> None:  # fmt: skip
+        fn = "MultiStepLR"
+        if not isinstance(milestones, (list, tuple, range)):
+            raise TypeError(f"{fn}: milestones must be a list of step numbers, not {type(milestones).__name__}")
+        for m in milestones:
+            check_count(fn, "milestones", m, low=0)
+        check_number(fn, "gamma", gamma)
+        # unsorted or repeated milestones count as PyTorch counts them: each one passed multiplies by gamma
         self.milestones, self.gamma = sorted(milestones), gamma
         super().__init__(optimizer, last_epoch)
 
@@ -92,6 +110,7 @@ class ExponentialLR(LRScheduler):
     """lr(t) = base * gamma ** t."""
 
     def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
+        check_number("ExponentialLR", "gamma", gamma)
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
@@ -104,6 +123,8 @@ class CosineAnnealingLR(LRScheduler):
     down to eta_min over T_max steps (past T_max the cosine goes on, back up)."""
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1) -> None:
+        check_count("CosineAnnealingLR", "T_max", T_max)
+        check_number("CosineAnnealingLR", "eta_min", eta_min)
         self.T_max, self.eta_min = T_max, eta_min
         super().__init__(optimizer, last_epoch)
 
@@ -118,11 +139,16 @@ class LinearLR(LRScheduler):
     def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
                  total_iters: int = 5, last_epoch: int = -1) -> None:  # fmt: skip
         if not 0 < start_factor <= 1 or not 0 <= end_factor <= 1:
-            raise ValueError("LinearLR: start_factor must be in (0, 1] and end_factor in [0, 1]")
+            raise ValueError(
+                f"LinearLR: start_factor must be in (0, 1] and end_factor in [0, 1], not {start_factor}, {end_factor}"
+            )
+        check_count("LinearLR", "total_iters", total_iters, low=0)
         self.start_factor, self.end_factor, self.total_iters = start_factor, end_factor, total_iters
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, base_lr: float, t: int) -> float:
+        if self.total_iters == 0:  # as PyTorch: no ramp, start_factor throughout
+            return base_lr * self.start_factor
         frac = min(t, self.total_iters) / self.total_iters
         return base_lr * (self.start_factor + (self.end_factor - self.start_factor) * frac)
 
@@ -137,6 +163,9 @@ class LambdaLR(LRScheduler):
         fns = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * n
         if len(fns) != n:
             raise ValueError(f"LambdaLR: {len(fns)} lr_lambdas for {n} param groups")
+        for f in fns:
+            if not callable(f):
+                raise TypeError(f"LambdaLR: lr_lambda must be callable (step -> factor), not {type(f).__name__} {f!r}")
         self.lr_lambdas = fns
         super().__init__(optimizer, last_epoch)
 
@@ -164,6 +193,9 @@ class WarmupCosine(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, warmup_steps: int, total_steps: int, min_lr: float = 0.0,
                  last_epoch: int = -1) -> None:  # fmt: skip
+        check_count("WarmupCosine", "warmup_steps", warmup_steps, low=0)
+        check_count("WarmupCosine", "total_steps", total_steps)
+        check_number("WarmupCosine", "min_lr", min_lr)
         if not 0 <= warmup_steps < total_steps:
             raise ValueError(f"WarmupCosine: need 0 <= warmup_steps < total_steps, got {warmup_steps}, {total_steps}")
         self.warmup_steps, self.total_steps, self.min_lr = warmup_steps, total_steps, min_lr
@@ -191,13 +223,25 @@ class ReduceLROnPlateau:
     def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
                  threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0,
                  min_lr: float | Sequence[float] = 0.0, eps: float = 1e-8) -> None:  # fmt: skip
-        if factor >= 1.0:
-            raise ValueError(f"ReduceLROnPlateau: factor must be < 1, not {factor}")
-        if mode not in ("min", "max") or threshold_mode not in ("rel", "abs"):
-            raise ValueError("ReduceLROnPlateau: mode must be 'min' or 'max', threshold_mode 'rel' or 'abs'")
-        check_schedulable(optimizer, "ReduceLROnPlateau")
+        fn = "ReduceLROnPlateau"
+        if isinstance(factor, (int, float)) and factor >= 1.0:
+            raise ValueError(f"{fn}: factor must be < 1, not {factor}")
+        check_number(fn, "factor", factor, 0.0, 1.0, high_open=True)
+        if mode not in ("min", "max"):
+            raise ValueError(f"{fn}: mode must be 'min' or 'max', not {mode!r}")
+        if threshold_mode not in ("rel", "abs"):
+            raise ValueError(f"{fn}: threshold_mode must be 'rel' or 'abs', not {threshold_mode!r}")
+        check_count(fn, "patience", patience, low=0)
+        check_count(fn, "cooldown", cooldown, low=0)
+        check_number(fn, "threshold", threshold)
+        check_number(fn, "eps", eps)
+        check_schedulable(optimizer, fn)
         n = len(optimizer.param_groups)
         self.min_lrs = list(min_lr) if isinstance(min_lr, (list, tuple)) else [min_lr] * n
+        if len(self.min_lrs) != n:
+            raise ValueError(f"{fn}: {len(self.min_lrs)} min_lrs for {n} param groups")
+        for value in self.min_lrs:
+            check_number(fn, "min_lr", value)
         self.optimizer, self.mode, self.factor, self.patience = optimizer, mode, factor, patience
         self.threshold, self.threshold_mode, self.cooldown, self.eps = threshold, threshold_mode, cooldown, eps
         self.best = math.inf if mode == "min" else -math.inf
@@ -210,6 +254,8 @@ class ReduceLROnPlateau:
         return a > (best * (1 + self.threshold) if self.threshold_mode == "rel" else best + self.threshold)
 
     def step(self, metric: float) -> None:
+        if isinstance(metric, (str, bytes, bool)) or not hasattr(metric, "__float__"):
+            raise TypeError(f"ReduceLROnPlateau.step: metric must be a number (the loss), not {type(metric).__name__}")
         current = float(metric)
         self.last_epoch += 1
         if self.is_better(current, self.best):

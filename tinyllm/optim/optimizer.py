@@ -10,6 +10,8 @@ between steps (momentum, moment estimates), per parameter.
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -44,7 +46,13 @@ class Optimizer:
                 f"{type(self).__name__}: params must be an iterable of tensors (or of dicts), "
                 "not a single tensor; wrap it in a list"
             )
-        groups = list(params)
+        try:
+            groups = list(params)
+        except TypeError:
+            raise TypeError(
+                f"{type(self).__name__}: params must be an iterable of tensors (or of dicts), "
+                f"not {type(params).__name__}"
+            ) from None
         if not groups:
             raise ValueError(f"{type(self).__name__} got an empty parameter list")
         if not isinstance(groups[0], dict):
@@ -55,6 +63,14 @@ class Optimizer:
     def add_param_group(self, group: dict[str, Any]) -> None:
         """Add parameters with their own hyperparameters (missing ones come from ``defaults``)."""
         name = type(self).__name__
+        i = len(self.param_groups)
+        if not isinstance(group, dict):
+            raise TypeError(
+                f"{name}.add_param_group: parameter group {i} must be a dict with 'params', "
+                f"not a {type(group).__name__}"
+            )
+        if "params" not in group:
+            raise ValueError(f"{name}.add_param_group: parameter group {i} has no 'params' key")
         params = group["params"]
         params = [params] if isinstance(params, Tensor) else list(params)
         for i, p in enumerate(params):
@@ -78,10 +94,10 @@ class Optimizer:
     def check_hyperparameters(self, group: dict[str, Any]) -> None:
         """Raise a ValueError naming a hyperparameter outside its range; subclasses add theirs."""
         name = type(self).__name__
-        if group["lr"] < 0:
-            raise ValueError(f"{name}: invalid learning rate lr={group['lr']} (must be >= 0)")
-        if group.get("weight_decay", 0.0) < 0:
-            raise ValueError(f"{name}: invalid weight_decay={group['weight_decay']} (must be >= 0)")
+        check_number(name, "learning rate lr", group["lr"])
+        for key in ("weight_decay", "l1"):
+            if key in group:
+                check_number(name, key, group[key])
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the gradients (they accumulate across backward calls otherwise)."""
@@ -91,6 +107,8 @@ class Optimizer:
         """Update every parameter that has a gradient. ``closure`` (optional) recomputes and
         returns the loss first, with its backward."""
         loss = None
+        if closure is not None and not callable(closure):
+            raise TypeError(f"{type(self).__name__}.step: closure must be callable (or None), not {closure!r}")
         if closure is not None:
             with enable_grad():
                 loss = closure()
@@ -144,6 +162,9 @@ class Optimizer:
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore what :meth:`state_dict` saved, into an optimizer over parameters of the same shapes."""
         name = type(self).__name__
+        for key in ("state", "param_groups"):
+            if key not in state_dict:
+                raise ValueError(f"{name}.load_state_dict: the state lacks {key!r}")
         groups = state_dict["param_groups"]
         if len(groups) != len(self.param_groups):
             raise ValueError(
@@ -160,6 +181,10 @@ class Optimizer:
             by_index.update(zip(saved["params"], own["params"]))
         self.state = {}
         for k, s in state_dict["state"].items():
+            if int(k) not in by_index:
+                raise ValueError(
+                    f"{name}.load_state_dict: the saved state has parameter {k}, but its groups list {sorted(by_index)}"
+                )
             p = by_index[int(k)]
             self.state[p] = {key: _restore(v, p, key, name) for key, v in s.items()}
         for saved, own in zip(groups, self.param_groups):
@@ -174,6 +199,22 @@ class Optimizer:
             settings = ", ".join(f"{k}={v}" for k, v in group.items() if k != "params")
             lines.append(f"  group {i}: {len(group['params'])} tensors, {n:,} numbers; {settings}")
         return "\n".join(lines + [")"])
+
+
+def check_number(where: str, name: str, value: Any, low: float = 0.0, high: float = math.inf,
+                 low_open: bool = False, high_open: bool = False) -> None:  # fmt: skip
+    """Refuse a hyperparameter that is not a real number (TypeError) or lies outside its range
+    (ValueError; nan always does). The high end of an unbounded range is inf, refused too."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{where}: {name} must be a number, not {type(value).__name__} {value!r}")
+    above = low < value if low_open else low <= value
+    below = value < high if high_open or high == math.inf else value <= high
+    if not (above and below):
+        if high == math.inf:
+            valid = f"{'>' if low_open else '>='} {low:g} and finite"
+        else:
+            valid = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        raise ValueError(f"{where}: invalid {name}={value} (must be {valid})")
 
 
 def soft_threshold(p: Any, tau: float) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tinyllm.backend import get_array_module
-from tinyllm.optim.optimizer import Optimizer, ParamsLike
+from tinyllm.optim.optimizer import Optimizer, ParamsLike, check_number
 
 
 class RMSprop(Optimizer):
@@ -29,10 +29,9 @@ class RMSprop(Optimizer):
 
     def check_hyperparameters(self, group: dict[str, Any]) -> None:
         super().check_hyperparameters(group)
-        if not 0.0 <= group["alpha"] <= 1.0:
-            raise ValueError(f"RMSprop: invalid alpha={group['alpha']} (must be in [0, 1])")
-        if group["momentum"] < 0 or group["eps"] < 0:
-            raise ValueError("RMSprop: momentum and eps must be >= 0")
+        check_number("RMSprop", "alpha", group["alpha"], 0.0, 1.0)
+        check_number("RMSprop", "momentum", group["momentum"])
+        check_number("RMSprop", "eps", group["eps"])
 
     def update(self, p: Any, g: Any, group: dict[str, Any], state: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         xp = get_array_module(p)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tinyllm.optim.optimizer import Optimizer, ParamsLike
+from tinyllm.optim.optimizer import Optimizer, ParamsLike, check_number
 
 
 class SGD(Optimizer):
@@ -28,8 +28,8 @@ class SGD(Optimizer):
 
     def check_hyperparameters(self, group: dict[str, Any]) -> None:
         super().check_hyperparameters(group)
-        if group["momentum"] < 0:
-            raise ValueError(f"SGD: invalid momentum={group['momentum']} (must be >= 0)")
+        check_number("SGD", "momentum", group["momentum"])
+        check_number("SGD", "dampening", group["dampening"], 0.0, 1.0)
 
     def update(self, p: Any, g: Any, group: dict[str, Any], state: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         lr, momentum, wd = group["lr"], group["momentum"], group["weight_decay"]
