@@ -28,7 +28,7 @@ from tinyllm.serialization import MANIFEST, MAX_DEPTH
 SETTINGS = settings(
     derandomize=True, max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _npy(array: np.ndarray) -> bytes:
