@@ -278,7 +278,7 @@ def test_an_exhausted_generator_is_reported_not_looped_on() -> None:
         ({"epochs": 1, "clip_grad_norm": -1}, "clip_grad_norm must be a number > 0"),
         ({"epochs": 1, "clip_grad_norm": 0}, "clip_grad_norm must be a number > 0"),
         ({"epochs": 1, "clip_grad_norm": math.nan}, "clip_grad_norm must be a number > 0"),
-        ({"epochs": 1, "on_nonfinite": "ignore"}, "on_nonfinite must be 'raise' or 'skip'"),
+        ({"epochs": 1, "on_nonfinite": "ignore"}, "on_nonfinite must be .raise., .skip. or .restore."),
     ],
 )
 def test_fit_names_an_argument_outside_its_range_before_training(kwargs, named: str) -> None:
@@ -344,3 +344,21 @@ def test_resuming_from_a_file_that_is_not_a_fit_checkpoint_names_the_file_and_wh
     tl.save(model.state_dict(), tmp_path / "checkpoint.npz")
     with pytest.raises(ValueError, match=r"checkpoint.npz is not a checkpoint of fit \(it lacks 'model'"):
         fit(model, opt, TRAIN, epochs=1, checkpoint_dir=tmp_path, resume=True)
+
+
+@pytest.mark.parametrize("mode", ["raise", "restore"])
+def test_restore_puts_the_last_checkpoint_back_before_raising(tmp_path, mode: str) -> None:
+    tl.manual_seed(0)
+    model = tl.nn.Linear(4, 2)
+    pairs = _pairs(3, 0)
+    poisoned = (tl.tensor(np.full(pairs[0][0].shape, np.nan, dtype=np.float32)), pairs[0][1])
+    with np.errstate(invalid="ignore"), pytest.raises(tl.train.NonFiniteError, match="at step 4") as info:
+        fit(model, tl.optim.SGD(model.parameters(), lr=0.1), [*pairs, poisoned], epochs=1, val_loader=pairs[:1],
+            eval_every=2, checkpoint_dir=tmp_path, on_nonfinite=mode)  # fmt: skip
+    saved = tl.load(tmp_path / "checkpoint.npz")
+    assert saved["progress"]["step"] == 2
+    same = all(np.array_equal(model.state_dict()[k].numpy(), v.numpy()) for k, v in saved["model"].items())
+    if mode == "restore":
+        assert same and "restored from the checkpoint of step 2" in str(info.value)
+    else:  # the weights stay those of step 3, one step past the checkpoint
+        assert not same and "those of step 3; the checkpoint on disk is step 2" in str(info.value)

@@ -125,8 +125,9 @@ def fit(
     ``callback(step, history)`` runs after every optimizer step.
 
     ``on_nonfinite``: what a step whose loss or gradient is nan or inf does — ``"raise"``
-    a :class:`NonFiniteError` naming the step (the default), or ``"skip"`` the update,
-    as loss scalers in mixed-precision training do (the step is listed in
+    a :class:`NonFiniteError` naming the step (the default); ``"restore"`` the model and
+    optimizer from the last checkpoint first, then raise; or ``"skip"`` the update, as
+    loss scalers in mixed-precision training do (the step is listed in
     ``history.skipped_steps``). No checkpoint with non-finite weights is written.
     """
     check_run_arguments("fit", model, {"train_loader": train_loader, "val_loader": val_loader},
@@ -194,8 +195,8 @@ def _check_arguments(epochs: int | None, steps: int | None, accumulate: int, pat
     if clip is not None and not (isinstance(clip, (int, float)) and not isinstance(clip, bool)
                                  and 0 < clip <= math.inf):  # fmt: skip
         raise ValueError(f"fit: clip_grad_norm must be a number > 0 (or None for no clipping), not {clip!r}")
-    if on_nonfinite not in ("raise", "skip"):
-        raise ValueError(f"fit: on_nonfinite must be 'raise' or 'skip', not {on_nonfinite!r}")
+    if on_nonfinite not in ("raise", "skip", "restore"):
+        raise ValueError(f"fit: on_nonfinite must be 'raise', 'skip' or 'restore', not {on_nonfinite!r}")
     if patience is not None and val_loader is None:
         raise ValueError("fit: early stopping (patience) needs a val_loader")
     check_metrics(metrics, "fit")
@@ -360,12 +361,17 @@ def _optimizer_step(run: _Run, state: _State, losses: list[float]) -> None:
         optimizer.step()
         if run.scheduler is not None and not run.plateau:
             run.scheduler.step()
-    elif run.on_nonfinite == "raise":
-        on_disk = f"; the checkpoint on disk is step {state.saved_step}" if state.saved_step is not None else ""
+    elif run.on_nonfinite in ("raise", "restore"):
+        where = f"of step {state.step}"
+        if run.on_nonfinite == "restore" and state.saved_step is not None:
+            _restore_weights(run)
+            where = f"restored from the checkpoint of step {state.saved_step}"
+        elif state.saved_step is not None:
+            where += f"; the checkpoint on disk is step {state.saved_step}"
         raise NonFiniteError(
-            f"fit: at step {state.step + 1} (epoch {state.epoch}) {problem}. The weights are those of step "
-            f"{state.step}{on_disk}. Lower the learning rate, clip the gradients (clip_grad_norm=), or pass "
-            "on_nonfinite='skip' to skip such steps"
+            f"fit: at step {state.step + 1} (epoch {state.epoch}) {problem}. The weights are those {where}. "
+            "Lower the learning rate, clip the gradients (clip_grad_norm=), or pass on_nonfinite='skip' "
+            "to skip such steps"
         )
     else:
         state.history.skipped_steps.append(state.step + 1)
@@ -507,6 +513,13 @@ def _save(run: _Run, state: _State) -> None:
     }
     save(checkpoint, run.checkpoint)
     state.saved_step = state.step
+
+
+def _restore_weights(run: _Run) -> None:
+    """Put the model and optimizer back as the last checkpoint holds them (its weights are finite)."""
+    ckpt = load(run.checkpoint)
+    run.model.load_state_dict(ckpt["model"])
+    run.optimizer.load_state_dict(ckpt["optimizer"])
 
 
 def _plain(d: dict[str, Any]) -> dict[str, Any]:

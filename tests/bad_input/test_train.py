@@ -59,7 +59,7 @@ FIT_CASES = [
     ({"clip_grad_norm": True}, ValueError, r"clip_grad_norm must be a number > 0.*True"),
     ({"metrics": ["accuracy", 3]}, ValueError, r"unknown metric 3"),
     ({"metrics": ["perplexity", "auc"]}, ValueError, r"unknown metric 'auc'; choose from"),
-    ({"on_nonfinite": None}, ValueError, r"on_nonfinite must be 'raise' or 'skip', not None"),
+    ({"on_nonfinite": None}, ValueError, r"on_nonfinite must be 'raise', 'skip' or 'restore', not None"),
     ({"patience": 1}, ValueError, r"patience.*needs a val_loader"),
     ({"checkpoint_dir": 3}, TypeError, r"fit: checkpoint_dir must be a path.*int"),
 ]
