@@ -1,9 +1,11 @@
 """Ctrl-C at any moment, then resume: the same weights and History as a run never stopped.
 
 Each trial starts tests/interrupt_child.py (dropout, accumulation, a schedule, a
-shuffling loader, evaluations with checkpoints), sends it a real SIGINT after a
-random delay, then resumes it from its checkpoint in a new process and compares
-the result, bit for bit, with a run that was never interrupted.
+shuffling loader, evaluations with checkpoints), waits until it reports a random step,
+sends it a real SIGINT after a further random fraction of a step (so the signal lands
+anywhere: in a forward, a backward, an optimizer step, an evaluation, a checkpoint
+write), then resumes it from its checkpoint in a new process and compares the result,
+bit for bit, with a run that was never interrupted.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from interrupt_child import STEPS
 
 CHILD = Path(__file__).with_name("interrupt_child.py")
 TRIALS = 20
@@ -47,12 +51,20 @@ def _result(out: Path) -> tuple[list[np.ndarray], dict, bool]:
         return weights, json.loads(str(f["history"])), bool(f["interrupted"])
 
 
+def _wait_for_step(child: subprocess.Popen[str], step: int) -> None:
+    assert child.stdout is not None
+    for line in child.stdout:
+        if line.strip() == f"step {step}":
+            return
+    raise AssertionError(f"the child ended before step {step}")
+
+
 def test_a_run_stopped_by_sigint_at_random_moments_resumes_bit_identically(tmp_path: Path) -> None:
     straight = _start(tmp_path / "straight", tmp_path / "straight.npz")
-    assert straight.stdout is not None and straight.stdout.readline().strip() == "training"
+    _wait_for_step(straight, 1)
     began = time.perf_counter()
     _finish(straight)
-    duration = time.perf_counter() - began
+    seconds_per_step = (time.perf_counter() - began) / (STEPS - 1)
     want_weights, want_history, _ = _result(tmp_path / "straight.npz")
 
     rng = np.random.default_rng(0)
@@ -60,8 +72,8 @@ def test_a_run_stopped_by_sigint_at_random_moments_resumes_bit_identically(tmp_p
     for trial in range(TRIALS):
         directory, out = tmp_path / f"run{trial}", tmp_path / f"run{trial}.npz"
         child = _start(directory, out)
-        assert child.stdout is not None and child.stdout.readline().strip() == "training"
-        time.sleep(rng.uniform(0, 0.9 * duration))
+        _wait_for_step(child, int(rng.integers(1, STEPS - 20)))
+        time.sleep(rng.uniform(0, seconds_per_step))
         child.send_signal(signal.SIGINT)
         _finish(child)
         interrupted += _result(out)[2]
@@ -72,4 +84,4 @@ def test_a_run_stopped_by_sigint_at_random_moments_resumes_bit_identically(tmp_p
         for got, want in zip(weights, want_weights):
             assert np.array_equal(got, want), f"trial {trial}: weights differ after resume"
         assert history == want_history, f"trial {trial}: History differs after resume"
-    assert interrupted >= TRIALS * 3 // 4, f"only {interrupted} of {TRIALS} signals landed inside training"
+    assert interrupted == TRIALS, f"only {interrupted} of {TRIALS} signals landed inside training"
