@@ -26,6 +26,7 @@ LESSONS = PACKAGE.parent / "lessons"
 LEVELS: dict[str, int] = {
     "backend": 0,
     "runtime": 0,
+    "cuda": 0,
     "tensor": 1,
     "autograd": 1,
     "ops": 2,

@@ -24,6 +24,11 @@ from tinyllm.backend import (
 )
 from tinyllm.backend import as_device as device
 from tinyllm.backend import bool_ as bool  # tl.bool, as torch.bool
+from tinyllm.backend import float16 as half
+from tinyllm.backend import float32 as float  # tl.float, tl.long, ...: PyTorch's dtype aliases
+from tinyllm.backend import float64 as double
+from tinyllm.backend import int32 as int
+from tinyllm.backend import int64 as long
 from tinyllm.creation import (
     arange,
     full,
@@ -86,6 +91,6 @@ from tinyllm.tensor import Tensor
 
 # isort: split
 # The subpackages build on everything above, so they come last.
-from tinyllm import data, metrics, nn, optim, runtime, train, tune
+from tinyllm import cuda, data, metrics, nn, optim, runtime, train, tune
 
 __version__ = "0.1.0"

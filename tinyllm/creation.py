@@ -141,10 +141,20 @@ def rand(
     return Tensor(data, requires_grad=requires_grad)
 
 
-def randint(
-    low: int, high: int, size: Sequence[int], device: DeviceLike = "cpu", generator: Generator | None = None
-) -> Tensor:
-    """Integers drawn uniformly from [low, high), int64."""
+def randint(*args: Any, size: Sequence[int] | None = None, device: DeviceLike = "cpu",
+            generator: Generator | None = None) -> Tensor:  # fmt: skip
+    """Integers drawn uniformly from [low, high), int64: ``randint(high, size)`` (low is 0) or
+    ``randint(low, high, size)``, as in PyTorch; ``size`` may also be given by keyword."""
+    if size is None and args and isinstance(args[-1], (tuple, list)):
+        *args, size = args
+    if size is None or len(args) not in (1, 2):
+        raise TypeError("randint: call it as randint(high, size) or randint(low, high, size), size a tuple")
+    low, high = (0, args[0]) if len(args) == 1 else args
+    for name, value in (("low", low), ("high", high)):
+        if not isinstance(value, (int, numpy.integer)) or isinstance(value, bool):
+            raise TypeError(f"randint: {name} must be an int, not {value!r}")
+    if low >= high:
+        raise ValueError(f"randint: need low < high (high is excluded), got low={low}, high={high}")
     return Tensor(_generator(generator, device).integers(low, high, tuple(size)))
 
 

@@ -185,6 +185,16 @@ class Tensor:
     def __int__(self) -> int:
         return int(self.item())
 
+    def __index__(self) -> int:
+        """An integer one-element tensor as an index: ``data[i:i + 8]`` with ``i`` from ``tl.randint``."""
+        if self.data.size != 1 or self.dtype.kind not in "iu":
+            raise TypeError(f"only an integer tensor with one element can be an index, not {self.dtype} {self.shape}")
+        return int(self.item())
+
+    def __format__(self, spec: str) -> str:
+        """``f"{loss:.4f}"``: a one-element tensor formats as its number, others as their repr."""
+        return format(self.item(), spec) if self.data.size == 1 else format(repr(self), spec)
+
     def __bool__(self) -> bool:
         if self.data.size != 1:
             raise RuntimeError(
