@@ -60,3 +60,11 @@ def test_a_one_element_tensor_formats_as_its_number() -> None:
     loss = tl.tensor(1.23456)
     assert f"{loss:.4f}" == "1.2346" and f"{tl.tensor([7]):>3d}" == "  7"
     assert f"{tl.tensor([1.0, 2.0])}" == repr(tl.tensor([1.0, 2.0]))
+
+
+def test_the_command_prints_the_version_that_the_package_holds(capsys) -> None:
+    from tinyllm.cli import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out.strip() == f"tinyllm {tl.__version__}"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from tinyllm import __version__
+
 
 def _device(spec: str) -> str:
     """``--device``: "cpu", "cuda" or "cuda:N" (whether the GPU exists is checked later, by the command)."""
@@ -16,6 +18,7 @@ def _device(spec: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tinyllm", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"tinyllm {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("demo", help="train a tiny network with the autograd engine and check its gradients")
     bench = sub.add_parser("bench", help="time training steps against PyTorch")
