@@ -68,3 +68,19 @@ def test_the_command_prints_the_version_that_the_package_holds(capsys) -> None:
     with pytest.raises(SystemExit) as done:
         main(["--version"])
     assert done.value.code == 0 and capsys.readouterr().out.strip() == f"tinyllm {tl.__version__}"
+
+
+def test_to_reads_a_device_a_dtype_both_or_another_tensor_as_pytorch_does() -> None:
+    x = tl.tensor([1.5, 2.5])
+    assert x.to(tl.float64).dtype == np.float64 and x.to(dtype=tl.int64).tolist() == [1, 2]
+    assert x.to("cpu", tl.float64).dtype == np.float64 and x.to(device="cpu", dtype=tl.float16).dtype == np.float16
+    assert x.to(tl.tensor([1], dtype=tl.int32)).dtype == np.int32
+    assert x.to("cpu") is x
+    with pytest.raises(TypeError, match="to: expected a device, a dtype or both"):
+        x.to()
+
+
+def test_to_a_dtype_keeps_the_gradient_flowing_back() -> None:
+    x = tl.tensor([1.0, 2.0], requires_grad=True)
+    (x.to("cpu", tl.float64) * 3).sum().backward()
+    assert x.grad.dtype == np.float32 and x.grad.tolist() == [3.0, 3.0]

@@ -204,11 +204,20 @@ class Tensor:
 
     # --- devices and dtypes (differentiable)
 
-    def to(self, target: str | Device | numpy.dtype | type) -> Tensor:
-        """Move to a device (``"cuda"``) or convert to a dtype (``tl.float64``)."""
-        if isinstance(target, (str, Device)):
-            return ops.to_device(self, backend.as_device(target))
-        return ops.to_dtype(self, numpy.dtype(target))
+    def to(self, *args: Any, device: str | Device | None = None, dtype: Any = None) -> Tensor:
+        """Move to a device, convert to a dtype, or both, as PyTorch reads it: ``x.to("cuda")``,
+        ``x.to(tl.float64)``, ``x.to(device, dtype)``, ``x.to(dtype=...)``, ``x.to(other_tensor)``."""
+        for arg in args:
+            if isinstance(arg, Tensor):
+                device, dtype = arg.device, arg.dtype
+            elif isinstance(arg, (str, Device)):
+                device = arg
+            else:
+                dtype = arg
+        if len(args) > 2 or (device is None and dtype is None):
+            raise TypeError(f"to: expected a device, a dtype or both, got {args!r}")
+        out = self if dtype is None else ops.to_dtype(self, numpy.dtype(dtype))
+        return out if device is None else ops.to_device(out, backend.as_device(device))
 
     def cpu(self) -> Tensor:
         return self.to("cpu")
