@@ -50,6 +50,7 @@ LEVELS: dict[str, int] = {
     "assignment": 7,
     "bench": 7,
     "cli": 7,
+    "coverage": 7,
     "demo": 7,
     "__main__": 7,
     "": 7,  # the package itself: ``import tinyllm`` loads everything

@@ -1,4 +1,4 @@
-"""The ``tinyllm`` command: ``tinyllm demo``, ``tinyllm bench``, ``tinyllm lessons`` and ``tinyllm assignment``."""
+"""The ``tinyllm`` command: ``tinyllm demo``, ``bench``, ``lessons``, ``api-coverage`` and ``assignment``."""
 
 from __future__ import annotations
 
@@ -34,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     lessons.add_argument("--list", action="store_true", help="only list the lessons")
     lessons.add_argument("--out", default=None, help="write figures here instead of figures/")
     lessons.add_argument("--device", type=_device, default="cpu", help="cpu or cuda")
+    api = sub.add_parser("api-coverage", help="count which everyday PyTorch names tinyllm has")
+    api.add_argument("--missing", action="store_true", help="list the names tinyllm lacks")
     try:
         from tinyllm import assignment  # stays with the instructor: not in student copies
     except ImportError:
@@ -58,6 +60,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(path.stem)
             return 0
         return 1 if lesson_runner.run(args.names, args.quick, args.out, args.device) else 0
+    elif args.command == "api-coverage":
+        from tinyllm.coverage import report
+
+        print(report(args.missing))
     elif args.command == "assignment":
         return assignment.main(args)
     return 0
