@@ -32,6 +32,8 @@ LEVELS: dict[str, int] = {
     "ops": 2,
     "creation": 2,
     "serialization": 2,
+    "interop": 2,
+    "utils": 5,
     "gradcheck": 2,
     "fused": 3,
     "nn.functional": 3,

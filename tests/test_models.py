@@ -2,44 +2,18 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
 import numpy as np
 import pytest
 
 import tinyllm as tl
 from parity import assert_grads_match, copy_to_torch
 from tinyllm.models import GPT, GPTConfig, TextClassifier
+from twins import seed_classifier, torch_gpt
 
 # ----------------------------------------------------------------------------- helpers
 
 
 # ----------------------------------------------------------------------------- TextClassifier
-
-
-def _seed_classifier(torch):
-    """The seed document's section-5 model, as written there (PyTorch)."""
-    nn = torch.nn
-
-    class SeedTextClassifier(nn.Module):
-        def __init__(self, vocab_size, embedding_dim, hidden_dim, output_dim, n_layers, dropout):
-            super().__init__()
-            self.embedding = nn.Embedding(vocab_size, embedding_dim)
-            self.lstm = nn.LSTM(
-                embedding_dim, hidden_dim, num_layers=n_layers, dropout=dropout, batch_first=True
-            )
-            self.fc = nn.Linear(hidden_dim, output_dim)
-            self.dropout = nn.Dropout(dropout)
-
-        def forward(self, text, text_lengths):
-            embedded = self.embedding(text)
-            packed = nn.utils.rnn.pack_padded_sequence(
-                embedded, text_lengths.to("cpu"), batch_first=True, enforce_sorted=False
-            )
-            _, (hidden, _) = self.lstm(packed)
-            return self.fc(self.dropout(hidden[-1, :, :]))
-
-    return SeedTextClassifier
 
 
 def _batch(vocab: int, lengths: list[int], seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -54,7 +28,7 @@ def _batch(vocab: int, lengths: list[int], seed: int = 0) -> tuple[np.ndarray, n
 def test_text_classifier_matches_the_seed_model_in_torch(torch, fused: bool) -> None:
     args = (30, 6, 5, 3, 2, 0.5)  # vocab, embedding, hidden, classes, layers, dropout
     ours = TextClassifier(*args, fused=fused).double().eval()
-    theirs = _seed_classifier(torch)(*args).double().eval()
+    theirs = seed_classifier(torch)(*args).double().eval()
     copy_to_torch(torch, ours, theirs)
     text, lengths = _batch(30, [4, 7, 1, 5])
     labels = np.array([0, 2, 1, 2])
@@ -99,53 +73,11 @@ def test_text_classifier_dropout_acts_only_in_training() -> None:
 # ----------------------------------------------------------------------------- GPT
 
 
-def _torch_gpt(torch, c: GPTConfig):
-    """The same architecture from PyTorch's own modules, with tinyllm's parameter names."""
-    nn = torch.nn
-
-    class Block(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.ln_1 = nn.LayerNorm(c.n_embd, bias=c.bias)
-            self.attn = nn.MultiheadAttention(c.n_embd, c.n_head, bias=c.bias, batch_first=True)
-            self.ln_2 = nn.LayerNorm(c.n_embd, bias=c.bias)
-            self.mlp = nn.Sequential(OrderedDict(
-                fc=nn.Linear(c.n_embd, 4 * c.n_embd, bias=c.bias), gelu=nn.GELU(),
-                proj=nn.Linear(4 * c.n_embd, c.n_embd, bias=c.bias), dropout=nn.Dropout(0.0),
-            ))  # fmt: skip
-
-        def forward(self, x):
-            T = x.shape[1]
-            future = torch.triu(torch.ones(T, T, dtype=torch.bool), diagonal=1)
-            h = self.ln_1(x)
-            x = x + self.attn(h, h, h, attn_mask=future, need_weights=False)[0]
-            return x + self.mlp(self.ln_2(x))
-
-    class TorchGPT(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.wte = nn.Embedding(c.vocab_size, c.n_embd)
-            self.wpe = nn.Embedding(c.block_size, c.n_embd)
-            self.blocks = nn.ModuleList(Block() for _ in range(c.n_layer))
-            self.ln_f = nn.LayerNorm(c.n_embd, bias=c.bias)
-            self.lm_head = nn.Linear(c.n_embd, c.vocab_size, bias=False)
-            if c.tie_weights:
-                self.lm_head.weight = self.wte.weight
-
-        def forward(self, idx):
-            x = self.wte(idx) + self.wpe(torch.arange(idx.shape[1]))
-            for block in self.blocks:
-                x = block(x)
-            return self.lm_head(self.ln_f(x))
-
-    return TorchGPT()
-
-
 @pytest.mark.parametrize(("bias", "tie"), [(True, True), (False, False)])
 def test_gpt_matches_torch_on_the_same_weights(torch, bias: bool, tie: bool) -> None:
     config = GPTConfig(vocab_size=13, block_size=8, n_layer=2, n_head=2, n_embd=8, bias=bias, tie_weights=tie)
     ours = GPT(config).double()
-    theirs = _torch_gpt(torch, config).double()
+    theirs = torch_gpt(torch, config).double()
     copy_to_torch(torch, ours, theirs)
     rng = np.random.default_rng(0)
     idx, targets = rng.integers(0, 13, (3, 7)), rng.integers(0, 13, (3, 7))

@@ -46,6 +46,7 @@ from tinyllm.creation import (
     zeros_like,
 )
 from tinyllm.gradcheck import GradcheckError, GradcheckReport, gradcheck
+from tinyllm.interop import from_dlpack, load_safetensors, save_safetensors
 from tinyllm.ops import (
     abs,
     add,
@@ -86,11 +87,11 @@ from tinyllm.ops import (
     var,
     where,
 )
-from tinyllm.serialization import load, save
+from tinyllm.serialization import CheckpointError, load, save
 from tinyllm.tensor import Tensor
 
 # isort: split
 # The subpackages build on everything above, so they come last.
-from tinyllm import cuda, data, metrics, nn, optim, runtime, train, tune
+from tinyllm import cuda, data, metrics, nn, optim, runtime, train, tune, utils
 
 __version__ = "0.1.0"

@@ -40,6 +40,7 @@ import os
 import re
 import secrets
 import zipfile
+from collections.abc import Callable
 from typing import IO, Any
 
 import numpy
@@ -109,6 +110,15 @@ def save(obj: Any, path: str | os.PathLike[str]) -> None:
     arrays: dict[str, numpy.ndarray] = {}
     tree = _encode(obj, arrays, "the object", set(), 1)
     manifest = json.dumps({"format": FORMAT_VERSION, "tree": tree})
+    write_atomically(path, lambda f: numpy.savez(f, **arrays, **{MANIFEST: numpy.array(manifest)}))
+
+
+def write_atomically(path: str | os.PathLike[str], write: Callable[[IO[bytes]], None]) -> None:
+    """Call ``write(f)`` on a temporary file beside ``path``, then rename it over ``path`` in one step.
+
+    The guarantees of :func:`save` (see the module's docstring) come from here; every
+    file tinyllm writes for keeps (checkpoints, safetensors) goes through it.
+    """
     path = os.fspath(path)
     folder, name = os.path.split(os.path.abspath(path))
     _remove_stale_temp_files(folder, name)
@@ -117,7 +127,7 @@ def save(obj: Any, path: str | os.PathLike[str]) -> None:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as f:
-            numpy.savez(f, **arrays, **{MANIFEST: numpy.array(manifest)})
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

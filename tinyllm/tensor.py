@@ -179,6 +179,15 @@ class Tensor:
         a = self.numpy()
         return a if dtype is None else a.astype(dtype)
 
+    def __dlpack__(self, *args: Any, **kwargs: Any) -> Any:
+        """Lend this tensor's memory to another library: ``torch.from_dlpack(x)`` (see tinyllm.interop)."""
+        if self.requires_grad:
+            raise RuntimeError("DLPack cannot export a tensor that requires grad; use .detach() first")
+        return self.data.__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        return self.data.__dlpack_device__()
+
     def __float__(self) -> float:
         return float(self.item())
 
