@@ -217,11 +217,15 @@ def _layer_pair(torch: Any, activation: Any = "relu", t_activation: Any = "relu"
     return theirs, _twin(torch, theirs, ours.double())
 
 
-def _encoder_inputs(torch: Any, batch_first: bool, S: int = 5) -> tuple[list[Any], list[Any]]:
+def _encoder_inputs(torch: Any, batch_first: bool, device: str = "cpu", S: int = 5) -> tuple[list[Any], list[Any]]:
     """src with requires_grad, a float attention mask and a float padding mask, for both libraries."""
     src = normal(*((N, S, E) if batch_first else (S, N, E)))
     mask, kpm = _as_float(_blocked(S, S)), _as_float(_padding(S), seed=12)
-    ours = [tl.tensor(src, requires_grad=True), tl.tensor(mask), tl.tensor(kpm)]
+    ours = [
+        tl.tensor(src, requires_grad=True, device=device),
+        tl.tensor(mask, device=device),
+        tl.tensor(kpm, device=device),
+    ]
     theirs = [torch.tensor(src, requires_grad=True), torch.tensor(mask), torch.tensor(kpm)]
     return ours, theirs
 
@@ -260,6 +264,15 @@ def test_transformer_encoder_layer_with_a_causal_mask_and_is_causal_matches_torc
     np.testing.assert_allclose(out2.detach().numpy()[:, :-1], out.detach().numpy()[:, :-1], rtol=0, atol=1e-12)
 
 
+def test_transformer_encoder_layer_takes_one_unbatched_sequence_as_torch(torch) -> None:
+    theirs, ours = _layer_pair(torch, norm_first=True)
+    src, mask = normal(5, E), _blocked(5, 5)
+    out = ours(tl.tensor(src), src_mask=tl.tensor(mask), src_key_padding_mask=tl.tensor(_padding(5)[1]))
+    t_out = theirs(torch.tensor(src), src_mask=torch.tensor(mask), src_key_padding_mask=torch.tensor(_padding(5)[1]))
+    assert out.shape == (5, E)
+    close(out, t_out, 1e-12, "output")
+
+
 def test_transformer_encoder_layer_has_torch_submodule_names() -> None:
     layer = tl.nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, bias=False)
     names = [name for name, _ in layer.named_children()]
@@ -271,14 +284,14 @@ def test_transformer_encoder_layer_has_torch_submodule_names() -> None:
 
 
 @pytest.mark.parametrize("batch_first", [False, True])
-def test_transformer_encoder_of_two_layers_with_final_norm_matches_torch(torch, batch_first: bool) -> None:
+def test_transformer_encoder_of_two_layers_with_final_norm_matches_torch(torch, device: str, batch_first: bool) -> None:
     t_layer = torch.nn.TransformerEncoderLayer(E, H, dim_feedforward=10, dropout=0.0, batch_first=batch_first)
     theirs = torch.nn.TransformerEncoder(t_layer, 2, norm=torch.nn.LayerNorm(E), enable_nested_tensor=False)
     theirs = theirs.double()
     _randomize_torch(torch, theirs)
     layer = tl.nn.TransformerEncoderLayer(E, H, dim_feedforward=10, dropout=0.0, batch_first=batch_first)
-    ours = _twin(torch, theirs, tl.nn.TransformerEncoder(layer, 2, norm=tl.nn.LayerNorm(E)).double())
-    (src, mask, kpm), (t_src, t_mask, t_kpm) = _encoder_inputs(torch, batch_first)
+    ours = _twin(torch, theirs, tl.nn.TransformerEncoder(layer, 2, norm=tl.nn.LayerNorm(E)).double()).to(device)
+    (src, mask, kpm), (t_src, t_mask, t_kpm) = _encoder_inputs(torch, batch_first, device)
 
     out = ours(src, mask=mask, src_key_padding_mask=kpm)
     t_out = theirs(t_src, mask=t_mask, src_key_padding_mask=t_kpm)
@@ -290,6 +303,26 @@ def test_transformer_encoder_of_two_layers_with_final_norm_matches_torch(torch, 
     close(src.grad, t_src.grad, 1e-11, "src grad")
 
 
+@pytest.mark.filterwarnings("ignore:The PyTorch API of nested tensors is in prototype stage")
+def test_transformer_encoder_computes_padded_positions_where_torch_inference_path_gives_zeros(torch) -> None:
+    """The documented difference: PyTorch's nested-tensor path (eval, no grad) zeroes padded positions."""
+    t_layer = torch.nn.TransformerEncoderLayer(E, H, dim_feedforward=10, dropout=0.0, batch_first=True)
+    theirs = torch.nn.TransformerEncoder(t_layer, 2).double().eval()
+    _randomize_torch(torch, theirs)
+    layer = tl.nn.TransformerEncoderLayer(E, H, dim_feedforward=10, dropout=0.0, batch_first=True)
+    ours = _twin(torch, theirs, tl.nn.TransformerEncoder(layer, 2).double()).eval()
+    src, kpm = normal(N, 5, E), _padding(5)
+
+    out = ours(tl.tensor(src), src_key_padding_mask=tl.tensor(kpm)).detach().numpy()
+    with torch.no_grad():
+        t_fast = theirs(torch.tensor(src), src_key_padding_mask=torch.tensor(kpm)).numpy()
+    t_slow = theirs(torch.tensor(src), src_key_padding_mask=torch.tensor(kpm)).detach().numpy()
+
+    assert np.all(t_fast[kpm] == 0) and np.all(out[kpm] != 0)
+    np.testing.assert_allclose(out[~kpm], t_fast[~kpm], rtol=0, atol=1e-10)
+    np.testing.assert_allclose(out, t_slow, rtol=0, atol=1e-12)
+
+
 def test_transformer_encoder_layers_are_independent_copies() -> None:
     layer = tl.nn.TransformerEncoderLayer(8, 2, dim_feedforward=16)
     encoder = tl.nn.TransformerEncoder(layer, 3)
@@ -299,6 +332,23 @@ def test_transformer_encoder_layers_are_independent_copies() -> None:
     copied, original = encoder.layers[2].linear1.weight, layer.linear1.weight
     np.testing.assert_array_equal(copied.detach().numpy(), original.detach().numpy())
     assert encoder.num_parameters() == 3 * layer.num_parameters()
+
+
+def _small_encoder() -> tl.nn.TransformerEncoder:
+    layer = tl.nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0, norm_first=True)
+    return tl.nn.TransformerEncoder(layer, 2, norm=tl.nn.LayerNorm(8))
+
+
+def test_transformer_encoder_survives_a_save_and_load_round_trip(tmp_path: Any) -> None:
+    tl.manual_seed(1)
+    saved = _small_encoder()
+    tl.save(saved.state_dict(), tmp_path / "encoder.tl")
+    tl.manual_seed(2)
+    loaded = _small_encoder()
+    x = tl.randn(5, 3, 8)
+    assert not np.allclose(loaded(x).detach().numpy(), saved(x).detach().numpy())
+    loaded.load_state_dict(tl.load(tmp_path / "encoder.tl"))
+    np.testing.assert_array_equal(loaded(x).detach().numpy(), saved(x).detach().numpy())
 
 
 def test_transformer_encoder_and_layer_pass_gradcheck() -> None:
