@@ -1,8 +1,9 @@
 """Neural-network building blocks, named as in PyTorch's ``torch.nn``.
 
 ``tl.nn.Module`` and ``tl.nn.Parameter``, layers (Linear, Embedding, LSTM,
-MultiheadSelfAttention, ...), containers, losses, ``tl.nn.init``,
-``tl.nn.functional`` (as F) and ``tl.nn.utils.rnn`` (packed sequences).
+MultiheadSelfAttention, MultiheadAttention, TransformerEncoder, ...), containers,
+losses, ``tl.nn.init``, ``tl.nn.functional`` (as F) and ``tl.nn.utils.rnn``
+(packed sequences).
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from tinyllm.nn.layers import GELU, Dropout, Embedding, Identity, LayerNorm, Lin
 from tinyllm.nn.losses import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from tinyllm.nn.module import Module, Parameter
 from tinyllm.nn.rnn import LSTM, LSTMCell
+from tinyllm.nn.transformer import MultiheadAttention, TransformerEncoder, TransformerEncoderLayer
 
 __all__ = [
     "BCEWithLogitsLoss", "CrossEntropyLoss", "Dropout", "Embedding", "GELU", "Identity", "LSTM",
     "LSTMCell", "LayerNorm", "Linear", "MSELoss", "Module", "ModuleDict", "ModuleList",
     "MultiheadSelfAttention", "NLLLoss", "Parameter", "ReLU", "Sequential", "Sigmoid", "Tanh",
     "TransformerBlock", "functional", "init", "utils",
+    "MultiheadAttention", "TransformerEncoder", "TransformerEncoderLayer",
 ]  # fmt: skip
