@@ -13,11 +13,11 @@ from tinyllm.nn.containers import ModuleDict, ModuleList, Sequential
 from tinyllm.nn.layers import GELU, Dropout, Embedding, Identity, LayerNorm, Linear, ReLU, Sigmoid, Tanh
 from tinyllm.nn.losses import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from tinyllm.nn.module import Module, Parameter
-from tinyllm.nn.rnn import LSTM, LSTMCell
+from tinyllm.nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 
 __all__ = [
     "BCEWithLogitsLoss", "CrossEntropyLoss", "Dropout", "Embedding", "GELU", "Identity", "LSTM",
     "LSTMCell", "LayerNorm", "Linear", "MSELoss", "Module", "ModuleDict", "ModuleList",
     "MultiheadSelfAttention", "NLLLoss", "Parameter", "ReLU", "Sequential", "Sigmoid", "Tanh",
-    "TransformerBlock", "functional", "init", "utils",
+    "TransformerBlock", "functional", "init", "utils", "GRU", "GRUCell", "RNN", "RNNCell",
 ]  # fmt: skip
