@@ -358,6 +358,7 @@ class _RecurrentBase(Module):
 
 
 _LAYER_FORMS = """
+
     x: (T, B, input_size), or (B, T, input_size) with ``batch_first``, or (T, input_size)
     for one unbatched sequence, or a :class:`PackedSequence`. output: the last layer's h at
     every step, in the same form as x, with D * hidden_size features (D = 2 if
