@@ -14,7 +14,7 @@ from tinyllm.nn.containers import ModuleDict, ModuleList, Sequential
 from tinyllm.nn.layers import GELU, Dropout, Embedding, Identity, LayerNorm, Linear, ReLU, Sigmoid, Tanh
 from tinyllm.nn.losses import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from tinyllm.nn.module import Module, Parameter
-from tinyllm.nn.rnn import LSTM, LSTMCell
+from tinyllm.nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from tinyllm.nn.transformer import MultiheadAttention, TransformerEncoder, TransformerEncoderLayer
 
 __all__ = [
@@ -22,5 +22,5 @@ __all__ = [
     "LSTMCell", "LayerNorm", "Linear", "MSELoss", "Module", "ModuleDict", "ModuleList",
     "MultiheadSelfAttention", "NLLLoss", "Parameter", "ReLU", "Sequential", "Sigmoid", "Tanh",
     "TransformerBlock", "functional", "init", "utils",
-    "MultiheadAttention", "TransformerEncoder", "TransformerEncoderLayer",
+    "MultiheadAttention", "TransformerEncoder", "TransformerEncoderLayer", "GRU", "GRUCell", "RNN", "RNNCell",
 ]  # fmt: skip

@@ -15,12 +15,12 @@ from tinyllm.nn.functional.losses import (
     mse_loss,
     nll_loss,
 )
-from tinyllm.nn.functional.recurrent import lstm_cell, lstm_layer
+from tinyllm.nn.functional.recurrent import gru_cell, gru_layer, lstm_cell, lstm_layer, rnn_cell, rnn_layer
 from tinyllm.ops import embedding, gelu, linear, log_softmax, relu, sigmoid, softmax, tanh
 
 __all__ = [
     "binary_cross_entropy_with_logits", "causal_mask", "cross_entropy", "dropout", "dropout_keep_mask",
     "embedding", "gelu", "l1_penalty", "l2_penalty", "layer_norm", "linear", "log_softmax",
     "lstm_cell", "lstm_layer", "mse_loss", "nll_loss", "relu", "scaled_dot_product_attention",
-    "sigmoid", "softmax", "tanh",
+    "sigmoid", "softmax", "tanh", "gru_cell", "gru_layer", "rnn_cell", "rnn_layer",
 ]  # fmt: skip

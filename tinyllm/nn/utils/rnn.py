@@ -154,3 +154,18 @@ def pad_packed_sequence(
     lengths = numpy.empty(B, dtype=numpy.int64)
     lengths[order] = sorted_lengths(sizes)
     return padded, from_array(lengths)
+
+
+def reversed_rows(batch_sizes: Any) -> numpy.ndarray:
+    """The packed-row order that reverses every sequence within its own length.
+
+    Row (step t, sequence j) and row (L_j - 1 - t, j) trade places, so a layer running
+    backward in time is a forward run over ``data[rows]``, read back through the same
+    ``rows`` (the permutation is its own inverse). Reversed sequences keep their lengths,
+    so ``batch_sizes`` still describes them.
+    """
+    sizes = numpy.asarray(batch_sizes, dtype=numpy.int64)
+    starts, lengths = step_starts(sizes), sorted_lengths(sizes)
+    t_of = numpy.repeat(numpy.arange(len(sizes)), sizes)
+    seq_of = numpy.concatenate([numpy.arange(n) for n in sizes])
+    return starts[lengths[seq_of] - 1 - t_of] + seq_of
