@@ -39,6 +39,7 @@ LEVELS: dict[str, int] = {
     "models": 5,
     "optim": 5,
     "data": 5,
+    "utils": 5,
     "metrics": 5,
     "steps": 6,
     "history": 6,

@@ -91,6 +91,6 @@ from tinyllm.tensor import Tensor
 
 # isort: split
 # The subpackages build on everything above, so they come last.
-from tinyllm import cuda, data, metrics, nn, optim, runtime, train, tune
+from tinyllm import cuda, data, metrics, nn, optim, runtime, train, tune, utils
 
 __version__ = "0.1.0"
