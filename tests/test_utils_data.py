@@ -162,6 +162,34 @@ def test_concat_and_subset_index_as_torch(torch: Any) -> None:
     assert list(ConcatDataset([a, b])) == a + b  # iteration stops at the IndexError past the end
 
 
+def test_subclasses_written_for_torch_run_the_same(torch: Any) -> None:
+    def classes(base: Any, sampler_base: Any) -> tuple[type, type]:
+        class Squares(base[tuple]):  # a tutorial's dataset: examples made from the index
+            def __len__(self) -> int:
+                return 7
+
+            def __getitem__(self, i: int) -> tuple:
+                return np.array([i, i * i], dtype=np.float32), i % 2
+
+        class Backwards(sampler_base[int]):
+            def __init__(self, n: int) -> None:
+                self.n = n
+
+            def __iter__(self):
+                return iter(range(self.n - 1, -1, -1))
+
+            def __len__(self) -> int:
+                return self.n
+
+        return Squares, Backwards
+
+    mine, ref = classes(Dataset, tl.utils.data.Sampler), classes(torch.utils.data.Dataset, torch.utils.data.Sampler)
+    ours = DataLoader(mine[0](), batch_size=3, sampler=mine[1](7))
+    theirs = torch.utils.data.DataLoader(ref[0](), batch_size=3, sampler=ref[1](7))
+    assert [_plain(b) for b in ours] == [_plain(b) for b in theirs]
+    assert len(ours) == len(theirs) == 3
+
+
 # ----------------------------------------------------------------------------- errors where PyTorch raises
 
 

@@ -42,8 +42,9 @@ class DataLoader:
     runs in each thread as it starts; ``persistent_workers`` keeps the threads from
     one pass to the next; ``timeout`` (seconds, 0 for none) bounds the wait for a
     batch. An IterableDataset is read in the calling thread whatever ``num_workers``
-    says: one stream cannot be shared (PyTorch gives each worker process a copy,
-    which repeats the data unless the dataset splits itself by worker).
+    says (and ``worker_init_fn`` is not called): one stream cannot be shared (PyTorch
+    gives each worker process a copy, which repeats the data unless the dataset
+    splits itself by worker).
 
     ``pin_memory`` is accepted and does nothing: pinned (page-locked) host memory
     speeds up copies to a GPU, and tinyllm makes its batches where the data lives.
@@ -64,33 +65,9 @@ class DataLoader:
         if shuffle is not None:
             check_flag(fn, "shuffle", shuffle)
         _check_generator(fn, generator)
-        iterable = isinstance(dataset, IterableDataset)
-        if iterable:
-            for name, value in (("shuffle", shuffle), ("sampler", sampler), ("batch_sampler", batch_sampler)):
-                if value not in (None, False):
-                    raise ValueError(f"{fn}: an IterableDataset gives its examples in its own order; "
-                                     f"it takes no {name}, but got {name}={value!r}")  # fmt: skip
-        elif not hasattr(dataset, "__getitem__"):
-            raise TypeError(f"{fn}: the dataset needs indexing (dataset[i]) or must be an IterableDataset; "
-                            f"{type(dataset).__name__} is neither")  # fmt: skip
-        if sampler is not None and shuffle:
-            raise ValueError(f"{fn}: sampler and shuffle exclude each other (the sampler sets the order)")
-        if batch_sampler is not None:
-            if batch_size != 1 or shuffle or sampler is not None or drop_last:
-                raise ValueError(f"{fn}: batch_sampler excludes batch_size, shuffle, sampler and drop_last "
-                                 "(it makes the batches itself)")  # fmt: skip
-            batch_size, drop_last = None, False
-        elif batch_size is None:
-            if drop_last:
-                raise ValueError(f"{fn}: batch_size=None turns batching off, so there is no last batch to drop")
-        else:
-            check_count(fn, "batch_size", batch_size)
-        if not isinstance(drop_last, bool):
-            raise ValueError(f"{fn}: drop_last must be True or False, not {drop_last!r}")
-        if sampler is None and not iterable:
-            sampler = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
-        if batch_size is not None and not iterable:
-            batch_sampler = BatchSampler(sampler, batch_size, drop_last)  # type: ignore[arg-type]
+        batch_size, drop_last, sampler, batch_sampler = _plan_batches(
+            dataset, batch_size, shuffle, sampler, batch_sampler, drop_last, generator
+        )
         batching = batch_size is not None or batch_sampler is not None
         self.dataset = dataset
         self.batch_size = batch_size
@@ -209,6 +186,41 @@ def _work(jobs: queue.SimpleQueue[Any], worker_id: int, init_fn: Callable[[int],
             future.set_result(fn(key))
         except Exception as e:  # noqa: BLE001 (handed to the main thread through the future)
             future.set_exception(e)
+
+
+def _plan_batches(dataset: Any, batch_size: Any, shuffle: bool | None, sampler: Any, batch_sampler: Any,
+                  drop_last: Any, generator: Generator | None) -> tuple[int | None, bool, Any, Any]:  # fmt: skip
+    """Check how the examples are to be chosen and batched, and build the default samplers:
+    ``(batch_size, drop_last, sampler, batch_sampler)`` as the DataLoader keeps them."""
+    fn = "DataLoader"
+    iterable = isinstance(dataset, IterableDataset)
+    if iterable:
+        for name, value in (("shuffle", shuffle), ("sampler", sampler), ("batch_sampler", batch_sampler)):
+            if value is not None and value is not False:
+                raise ValueError(f"{fn}: an IterableDataset gives its examples in its own order; "
+                                 f"it takes no {name}, but got {name}={value!r}")  # fmt: skip
+    elif not hasattr(dataset, "__getitem__"):
+        raise TypeError(f"{fn}: the dataset needs indexing (dataset[i]) or must be an IterableDataset; "
+                        f"{type(dataset).__name__} is neither")  # fmt: skip
+    if sampler is not None and shuffle:
+        raise ValueError(f"{fn}: sampler and shuffle exclude each other (the sampler sets the order)")
+    if batch_sampler is not None:
+        if batch_size != 1 or shuffle or sampler is not None or drop_last:
+            raise ValueError(f"{fn}: batch_sampler excludes batch_size, shuffle, sampler and drop_last "
+                             "(it makes the batches itself)")  # fmt: skip
+        batch_size, drop_last = None, False
+    elif batch_size is None:
+        if drop_last:
+            raise ValueError(f"{fn}: batch_size=None turns batching off, so there is no last batch to drop")
+    else:
+        check_count(fn, "batch_size", batch_size)
+    if not isinstance(drop_last, bool):
+        raise ValueError(f"{fn}: drop_last must be True or False, not {drop_last!r}")
+    if sampler is None and not iterable:
+        sampler = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
+    if batch_size is not None and not iterable:
+        batch_sampler = BatchSampler(sampler, batch_size, drop_last)
+    return batch_size, drop_last, sampler, batch_sampler
 
 
 def _check_workers(num_workers: Any, timeout: Any, prefetch_factor: Any, persistent: Any, pin_memory: Any) -> None:

@@ -7,7 +7,7 @@ import itertools
 import math
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from tinyllm import backend
 from tinyllm.backend import Generator
@@ -16,27 +16,30 @@ from tinyllm.data.loader import Dataset as Indexable  # the Protocol: anything w
 from tinyllm.tensor import Tensor
 from tinyllm.utils.data.samplers import _check_generator
 
+T_co = TypeVar("T_co", covariant=True)  # the type of an example
 
-class Dataset:
+
+class Dataset(Generic[T_co]):
     """A map-style dataset: ``len(ds)`` examples, ``ds[i]`` the i-th. Subclasses define both.
 
     ``a + b`` is ``ConcatDataset([a, b])``. Any object with ``len`` and indexing (a
     list, a ``range``) serves as a dataset too; the base class only adds ``+``.
+    ``Dataset[T]`` names a dataset of examples of type T, for type hints.
     """
 
-    def __getitem__(self, index: int) -> Any:
+    def __getitem__(self, index: int) -> T_co:
         raise NotImplementedError(f"{type(self).__name__} must define __getitem__ (example i of the dataset)")
 
     def __len__(self) -> int:
         # TypeError, as len() of an object without a length: code that asks "is it sized?"
-        # with try/except TypeError (DataLoader.__len__, fit's progress bar) keeps working
+        # with try/except TypeError (DataLoader.__len__, fit's count of steps) keeps working
         raise TypeError(f"{type(self).__name__} defines no __len__")
 
     def __add__(self, other: Indexable) -> ConcatDataset:
         return ConcatDataset([self, other])
 
 
-class IterableDataset(Dataset):
+class IterableDataset(Dataset[T_co]):
     """A dataset read as a stream: subclasses define ``__iter__`` (and ``__len__`` if they know it).
 
     For data that cannot be indexed cheaply: lines of a large file, examples made on
@@ -44,14 +47,14 @@ class IterableDataset(Dataset):
     shuffle. ``a + b`` is ``ChainDataset([a, b])``: a's examples, then b's.
     """
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Iterator[T_co]:
         raise NotImplementedError(f"{type(self).__name__} must define __iter__ (its examples, one by one)")
 
     def __add__(self, other: Any) -> ChainDataset:  # type: ignore[override]
         return ChainDataset([self, other])
 
 
-class TensorDataset(Dataset):
+class TensorDataset(Dataset[tuple[Tensor, ...]]):
     """Example i is ``(t[i] for t in tensors)``: rows of tensors that share their first dimension N.
 
     ``TensorDataset(X, y)`` with X (N, ...) and y (N, ...) gives pairs ``(X[i], y[i])``.
@@ -82,7 +85,7 @@ class TensorDataset(Dataset):
         return self.tensors[0].shape[0]
 
 
-class ConcatDataset(Dataset):
+class ConcatDataset(Dataset[Any]):
     """The examples of several datasets one after another: ``len`` is the sum of their lengths.
 
     ``cumulative_sizes[k]`` is the number of examples in datasets 0..k, so example i
@@ -114,7 +117,7 @@ class ConcatDataset(Dataset):
         return self.datasets[k][i - (self.cumulative_sizes[k - 1] if k else 0)]
 
 
-class ChainDataset(IterableDataset):
+class ChainDataset(IterableDataset[Any]):
     """Several iterable datasets read one after another."""
 
     def __init__(self, datasets: Iterable[IterableDataset]) -> None:
@@ -127,7 +130,7 @@ class ChainDataset(IterableDataset):
         return sum(len(ds) for ds in self.datasets)
 
 
-class Subset(Dataset):
+class Subset(Dataset[Any]):
     """The examples of ``dataset`` at ``indices``, in that order: ``subset[i] = dataset[indices[i]]``."""
 
     def __init__(self, dataset: Indexable, indices: Sequence[int]) -> None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from tinyllm import backend
 from tinyllm.backend import Generator
 from tinyllm.data.checks import check_count
 from tinyllm.data.loader import Dataset as Indexable  # the Protocol: anything with len() and [i]
+
+T_co = TypeVar("T_co", covariant=True)  # what a sampler yields: an index, or a list of them
 
 
 def _check_generator(fn: str, generator: Any) -> None:
@@ -21,16 +23,17 @@ def _check_generator(fn: str, generator: Any) -> None:
                          f"{generator.device}")  # fmt: skip
 
 
-class Sampler:
+class Sampler(Generic[T_co]):
     """Which examples, in which order: iterating a sampler yields dataset indices (a batch
     sampler yields lists of them). Subclasses define ``__iter__``, and ``__len__`` if known.
-    Any iterable of indices (a list) can stand in for a sampler."""
+    Any iterable of indices (a list) can stand in for a sampler. ``Sampler[T]`` names
+    one that yields T, for type hints."""
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Iterator[T_co]:
         raise NotImplementedError(f"{type(self).__name__} must define __iter__ (the indices, in order)")
 
 
-class SequentialSampler(Sampler):
+class SequentialSampler(Sampler[int]):
     """0, 1, ..., len(data_source) - 1: every example once, in order."""
 
     def __init__(self, data_source: Indexable) -> None:
@@ -43,7 +46,7 @@ class SequentialSampler(Sampler):
         return len(self.data_source)
 
 
-class RandomSampler(Sampler):
+class RandomSampler(Sampler[int]):
     """Random indices of ``data_source``: a new permutation on every pass (every example once),
     or with ``replacement`` ``num_samples`` independent uniform draws.
 
@@ -78,6 +81,8 @@ class RandomSampler(Sampler):
 
     def __iter__(self) -> Iterator[int]:
         n = len(self.data_source)
+        if n == 0:
+            raise ValueError("RandomSampler: the dataset is empty, so there is nothing to sample")
         gen = self.generator
         if gen is None:
             gen = Generator(seed=int(backend.default_generator("cpu").integers(0, 2**62, ())))
@@ -92,7 +97,7 @@ class RandomSampler(Sampler):
         return self.num_samples
 
 
-class BatchSampler(Sampler):
+class BatchSampler(Sampler[list[int]]):
     """The indices of ``sampler`` in lists of ``batch_size``; the last list is shorter unless
     ``drop_last`` drops it. ``len`` is ceil(n / batch_size), or floor with ``drop_last``."""
 
