@@ -473,3 +473,16 @@ def test_fit_trains_from_the_dataloader() -> None:
     val_losses = history.series("val_loss", evals=True)
     assert len(history.steps) == 6 * 7  # 205 examples in batches of 32: 7 a pass
     assert val_losses[-1] < 0.6 * val_losses[0]
+
+
+def test_the_tutorial_loop_sees_each_training_example_once_per_epoch() -> None:
+    X = tl.tensor(np.arange(200, dtype=np.float32).reshape(100, 2))
+    y = tl.tensor(np.arange(100))
+    train, val = random_split(TensorDataset(X, y), [0.8, 0.2], generator=tl.Generator().manual_seed(0))
+    seen = []
+    for xb, yb in DataLoader(train, batch_size=32, shuffle=True, num_workers=2, pin_memory=True, drop_last=False):
+        assert np.array_equal(xb.numpy(), X.numpy()[yb.numpy()])  # rows stay paired with their labels
+        seen += yb.tolist()
+    assert [len(yb) for _, yb in DataLoader(train, batch_size=32)] == [32, 32, 16]
+    assert sorted(seen) == sorted(int(train[i][1].item()) for i in range(len(train)))
+    assert sorted(seen + [int(val[i][1].item()) for i in range(len(val))]) == list(range(100))
