@@ -45,10 +45,10 @@ with torch.no_grad():
     for p in model.parameters():
         p.copy_(torch.tensor(rng.uniform(-0.3, 0.3, tuple(p.shape)), dtype=torch.float32))
 loss_function = nn.NLLLoss()
-optimizer = optim.SGD(model.parameters(), lr=0.1)
+optimizer = optim.SGD(model.parameters(), lr=0.3)
 
 losses = []
-for epoch in range(60):
+for epoch in range(100):
     total = 0.0
     for sentence, tags in training_data:
         model.zero_grad()
