@@ -34,19 +34,8 @@ class Adam(Optimizer):
 
     def check_hyperparameters(self, group: dict[str, Any]) -> None:
         super().check_hyperparameters(group)
-        name = type(self).__name__
-        betas = group["betas"]
-        if not isinstance(betas, (tuple, list)):
-            raise TypeError(f"{name}: betas must be a pair (beta1, beta2), not {type(betas).__name__} {betas!r}")
-        if len(betas) != 2:
-            raise ValueError(f"{name}: betas must hold two numbers (beta1, beta2), not {len(betas)}: {betas!r}")
-        group["betas"] = tuple(betas)
-        for i, beta in enumerate(betas):
-            if isinstance(beta, bool) or not isinstance(beta, numbers.Real):
-                raise TypeError(f"{name}: beta at index {i} must be a number, not {type(beta).__name__} {beta!r}")
-            if not 0.0 <= beta < 1.0:  # nan fails this too
-                raise ValueError(f"{name}: invalid beta parameter at index {i}: {beta} (must be in [0, 1))")
-        check_number(name, "eps", group["eps"])
+        check_betas(type(self).__name__, group)
+        check_number(type(self).__name__, "eps", group["eps"])
 
     def update(self, p: Any, g: Any, group: dict[str, Any], state: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         xp = get_array_module(p)
@@ -101,3 +90,19 @@ class AdamW(Adam):
                  eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False,
                  maximize: bool = False, l1: float = 0.0) -> None:  # fmt: skip
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize, l1)
+
+
+def check_betas(name: str, group: dict[str, Any]) -> None:
+    """Refuse ``group["betas"]`` unless it is a pair of numbers in [0, 1); store it as a tuple.
+    Shared by the Adam family (Adam, AdamW, NAdam, RAdam, Adamax)."""
+    betas = group["betas"]
+    if not isinstance(betas, (tuple, list)):
+        raise TypeError(f"{name}: betas must be a pair (beta1, beta2), not {type(betas).__name__} {betas!r}")
+    if len(betas) != 2:
+        raise ValueError(f"{name}: betas must hold two numbers (beta1, beta2), not {len(betas)}: {betas!r}")
+    group["betas"] = tuple(betas)
+    for i, beta in enumerate(betas):
+        if isinstance(beta, bool) or not isinstance(beta, numbers.Real):
+            raise TypeError(f"{name}: beta at index {i} must be a number, not {type(beta).__name__} {beta!r}")
+        if not 0.0 <= beta < 1.0:  # nan fails this too
+            raise ValueError(f"{name}: invalid beta parameter at index {i}: {beta} (must be in [0, 1))")
