@@ -84,3 +84,10 @@ def test_to_a_dtype_keeps_the_gradient_flowing_back() -> None:
     x = tl.tensor([1.0, 2.0], requires_grad=True)
     (x.to("cpu", tl.float64) * 3).sum().backward()
     assert x.grad.dtype == np.float32 and x.grad.tolist() == [3.0, 3.0]
+
+
+def test_tensor_with_a_dtype_builds_python_floats_in_that_dtype_not_through_float32() -> None:
+    assert tl.tensor([0.1], dtype=tl.float64).item() == 0.1  # float32 would give 0.10000000149011612
+    assert tl.tensor(0.1, dtype="float64").item() == 0.1
+    assert tl.tensor([1.7, -1.7], dtype=tl.int64).tolist() == [1, -1]  # truncated toward zero, as in PyTorch
+    assert tl.tensor([0.1]).dtype == tl.float32  # without a dtype, Python floats still give float32

@@ -46,8 +46,8 @@ def tensor(
         data = data.data
     if backend.is_cuda_array(data):
         array = data.copy()
-    else:
-        array = numpy.array(data, dtype=backend.default_dtype_for(data))
+    else:  # straight to the dtype asked for: tensor([0.1], dtype=float64) must not round through float32
+        array = numpy.array(data, dtype=backend.default_dtype_for(data) if dtype is None else numpy.dtype(dtype))
     if array.dtype == object:
         raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} (ragged or non-numeric data)")
     backend.check_numeric(array.dtype, "tensor")
