@@ -512,19 +512,19 @@ def test_xavier_normal_has_std_gain_sqrt_2_over_fans() -> None:
     _assert_normal_moments(w, 0.0, 1.7 * math.sqrt(2.0 / 800))
 
 
+# a weight of shape (400, 67, 3): fan_in = 67 * 3 = 201, fan_out = 400 * 3 = 1200
 @pytest.mark.parametrize(
     ("kw", "gain", "fan"),
     [
-        ({}, math.sqrt(2.0 / (1 + 0.0)), 200),  # a = 0: the relu gain
-        ({"a": 0.2}, math.sqrt(2.0 / 1.04), 200),
-        ({"mode": "fan_out", "nonlinearity": "relu"}, math.sqrt(2.0), 400 * 3),
-        ({"nonlinearity": "tanh"}, 5.0 / 3, 200),
-        ({"mode": "fan_out", "nonlinearity": "linear"}, 1.0, 400 * 3),
+        ({}, math.sqrt(2.0), 201),  # leaky_relu with a = 0: the relu gain
+        ({"a": 0.2}, math.sqrt(2.0 / 1.04), 201),
+        ({"mode": "fan_out", "nonlinearity": "relu"}, math.sqrt(2.0), 1200),
+        ({"nonlinearity": "tanh"}, 5.0 / 3, 201),
+        ({"mode": "fan_out", "nonlinearity": "linear"}, 1.0, 1200),
     ],
 )
 def test_kaiming_normal_has_std_gain_over_sqrt_fan(kw: dict[str, Any], gain: float, fan: int) -> None:
-    w = _filled(lambda t: init.kaiming_normal_(t, **kw), 400, 200 // 3 + 1, 3)
-    fan = 3 * (200 // 3 + 1) if fan == 200 else fan  # fan_in = in * receptive field
+    w = _filled(lambda t: init.kaiming_normal_(t, **kw), 400, 67, 3)
     _assert_normal_moments(w, 0.0, gain / math.sqrt(fan))
 
 
@@ -622,6 +622,8 @@ def test_kaiming_normal_refuses_an_unknown_mode_and_skips_empty_tensors() -> Non
     with pytest.raises(ValueError, match="'fan_in' or 'fan_out'"):
         init.kaiming_normal_(tl.zeros(3, 3), mode="fan_avg")
     assert init.kaiming_normal_(tl.zeros(0, 3)).shape == (0, 3)
+    with pytest.raises(ValueError, match="2 or more dims"):
+        init.kaiming_normal_(tl.zeros(3))
 
 
 # ----------------------------------------------------------------------------- parameters as a vector

@@ -113,8 +113,7 @@ def kaiming_normal_(t: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearit
     """N(0, std^2) with std = gain / sqrt(fan) (He et al., 2015): ``mode="fan_in"`` keeps the
     variance of activations through the layers, "fan_out" that of gradients. ``a`` is the
     negative slope when ``nonlinearity`` is "leaky_relu"; pass ``nonlinearity="relu"`` for ReLU."""
-    fan_in_and_fan_out(t)
-    if t.numel() == 0:
+    if t.numel() == 0:  # nothing to fill, as in PyTorch
         return t
     return normal_(t, 0.0, _kaiming_std(t, a, mode, nonlinearity))
 
