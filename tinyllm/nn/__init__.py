@@ -11,8 +11,34 @@ from __future__ import annotations
 from tinyllm.nn import functional, init, utils
 from tinyllm.nn.attention import MultiheadSelfAttention, TransformerBlock
 from tinyllm.nn.containers import ModuleDict, ModuleList, Sequential
-from tinyllm.nn.layers import GELU, Dropout, Embedding, Identity, LayerNorm, Linear, ReLU, Sigmoid, Tanh
-from tinyllm.nn.losses import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
+from tinyllm.nn.layers import (
+    ELU,
+    GELU,
+    Dropout,
+    Embedding,
+    Flatten,
+    Identity,
+    LayerNorm,
+    LeakyReLU,
+    Linear,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softplus,
+    Tanh,
+)
+from tinyllm.nn.losses import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    KLDivLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
 from tinyllm.nn.module import Module, Parameter
 from tinyllm.nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from tinyllm.nn.transformer import MultiheadAttention, TransformerEncoder, TransformerEncoderLayer
@@ -23,4 +49,6 @@ __all__ = [
     "MultiheadSelfAttention", "NLLLoss", "Parameter", "ReLU", "Sequential", "Sigmoid", "Tanh",
     "TransformerBlock", "functional", "init", "utils",
     "MultiheadAttention", "TransformerEncoder", "TransformerEncoderLayer", "GRU", "GRUCell", "RNN", "RNNCell",
+    "BCELoss", "ELU", "Flatten", "KLDivLoss", "L1Loss", "LeakyReLU", "LogSoftmax", "SiLU", "SmoothL1Loss",
+    "Softmax", "Softplus",
 ]  # fmt: skip

@@ -155,3 +155,113 @@ class Sigmoid(Module):
 class Identity(Module):
     def forward(self, x: Tensor) -> Tensor:
         return x
+
+
+class Flatten(Module):
+    """Merge dims start_dim..end_dim into one: (B, C, H, W) -> (B, C*H*W) by default (dim 0, the batch, stays)."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x: Tensor) -> Tensor:
+        return ops.flatten(x, self.start_dim, self.end_dim)
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+def _inplace_repr(inplace: bool) -> str:
+    return ", inplace=True" if inplace else ""
+
+
+class SiLU(Module):
+    """x * sigmoid(x). ``inplace`` is accepted and ignored (see :mod:`tinyllm.nn.functional.activations`)."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.silu(x)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
+
+
+class LeakyReLU(Module):
+    """x for x > 0, else negative_slope * x. ``inplace`` is accepted and ignored."""
+
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
+        super().__init__()
+        self.negative_slope, self.inplace = negative_slope, inplace
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.leaky_relu(x, self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}{_inplace_repr(self.inplace)}"
+
+
+class ELU(Module):
+    """x for x > 0, else alpha (e^x - 1). ``inplace`` is accepted and ignored."""
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
+        super().__init__()
+        self.alpha, self.inplace = alpha, inplace
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.elu(x, self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}{_inplace_repr(self.inplace)}"
+
+
+class Softplus(Module):
+    """(1 / beta) log(1 + e^(beta x)), and x itself where beta x > threshold."""
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
+        super().__init__()
+        self.beta, self.threshold = beta, threshold
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.softplus(x, self.beta, self.threshold)
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+def _require_dim(dim: int | None, layer: str) -> int:
+    """PyTorch's ``dim=None`` picks a dim from the input's rank (0 for 0, 1 or 3 dims, else 1)
+    and warns that this is deprecated; tinyllm asks for the dim instead."""
+    if dim is None:
+        raise ValueError(f"{layer}: pass dim explicitly, e.g. {layer}(dim=-1); the implicit choice is deprecated")
+    return dim
+
+
+class Softmax(Module):
+    """e^x / sum(e^x) along ``dim``, which must be given (PyTorch's ``dim=None`` guesses one)."""
+
+    def __init__(self, dim: int | None = None) -> None:
+        super().__init__()
+        self.dim = _require_dim(dim, "Softmax")
+
+    def forward(self, x: Tensor) -> Tensor:
+        return ops.softmax(x, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Module):
+    """log softmax(x) along ``dim``, computed stably; ``dim`` must be given, as for :class:`Softmax`."""
+
+    def __init__(self, dim: int | None = None) -> None:
+        super().__init__()
+        self.dim = _require_dim(dim, "LogSoftmax")
+
+    def forward(self, x: Tensor) -> Tensor:
+        return ops.log_softmax(x, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"

@@ -50,3 +50,66 @@ class BCEWithLogitsLoss(Module):
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
         return F.binary_cross_entropy_with_logits(input, target, self.weight, self.reduction, self.pos_weight)
+
+
+def _settings_repr(**settings: tuple[object, object]) -> str:
+    """The settings that differ from their defaults, as ``name=value``; empty for a default loss,
+    whose repr is then PyTorch's (``L1Loss()``)."""
+    return ", ".join(f"{k}={v!r}" for k, (v, default) in settings.items() if v != default)
+
+
+class L1Loss(Module):
+    """:func:`F.l1_loss`: mean absolute error."""
+
+    def __init__(self, reduction: str = "mean") -> None:
+        super().__init__()
+        self.reduction = reduction
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        return F.l1_loss(input, target, self.reduction)
+
+    def extra_repr(self) -> str:
+        return _settings_repr(reduction=(self.reduction, "mean"))
+
+
+class SmoothL1Loss(Module):
+    """:func:`F.smooth_l1_loss`: quadratic below ``beta``, linear above."""
+
+    def __init__(self, reduction: str = "mean", beta: float = 1.0) -> None:
+        super().__init__()
+        self.reduction, self.beta = reduction, beta
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        return F.smooth_l1_loss(input, target, self.reduction, self.beta)
+
+    def extra_repr(self) -> str:
+        return _settings_repr(reduction=(self.reduction, "mean"), beta=(self.beta, 1.0))
+
+
+class BCELoss(Module):
+    """:func:`F.binary_cross_entropy`: for probabilities (after a sigmoid); prefer :class:`BCEWithLogitsLoss`."""
+
+    def __init__(self, weight: Tensor | None = None, reduction: str = "mean") -> None:
+        super().__init__()
+        self.weight, self.reduction = weight, reduction
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        return F.binary_cross_entropy(input, target, self.weight, self.reduction)
+
+    def extra_repr(self) -> str:
+        return _settings_repr(reduction=(self.reduction, "mean"))
+
+
+class KLDivLoss(Module):
+    """:func:`F.kl_div`: KL(target || model) for log-probabilities; use ``reduction="batchmean"``
+    for the divergence per sample."""
+
+    def __init__(self, reduction: str = "mean", log_target: bool = False) -> None:
+        super().__init__()
+        self.reduction, self.log_target = reduction, log_target
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        return F.kl_div(input, target, self.reduction, self.log_target)
+
+    def extra_repr(self) -> str:
+        return _settings_repr(reduction=(self.reduction, "mean"), log_target=(self.log_target, False))

@@ -10,6 +10,7 @@ from typing import Any
 import numpy
 
 from tinyllm import backend, ops
+from tinyllm.autograd import Function
 from tinyllm.fused import SoftmaxCrossEntropy
 from tinyllm.ops.arguments import require_floating
 from tinyllm.tensor import Tensor, from_array
@@ -114,9 +115,7 @@ def cross_entropy(
     return out.reshape(out_shape) if reduction == "none" else out
 
 
-def _cross_entropy_composed(
-    x: Tensor, t: Any, w: Any, ignore_index: int, reduction: str, eps: float
-) -> Tensor:
+def _cross_entropy_composed(x: Tensor, t: Any, w: Any, ignore_index: int, reduction: str, eps: float) -> Tensor:
     xp = backend.get_array_module(x.data)
     n, c = x.shape
     logp = ops.log_softmax(x, dim=1)
@@ -197,4 +196,128 @@ def binary_cross_entropy_with_logits(
     losses = (1 - y) * input + coeff * softplus_neg
     if weight is not None:
         losses = losses * weight
+    return _reduce(losses, reduction)
+
+
+def _same_shape(input: Tensor, target: Any, fn: str) -> Tensor:
+    """``target`` as a tensor of ``input``'s shape, or a ValueError naming ``fn``.
+
+    PyTorch broadcasts a target of another shape (with a warning for most losses); a
+    mismatch is nearly always a bug (a (B, 1) output against (B,) labels), so tinyllm refuses it.
+    """
+    target = target if isinstance(target, Tensor) else from_array(backend.to_device(target, input.device))
+    if input.shape != target.shape:
+        raise ValueError(f"{fn}: input shape {input.shape} and target shape {target.shape} differ")
+    return target
+
+
+def l1_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """Mean absolute error: mean of |input - target|;  d/dinput = sign(input - target) (0 where equal)."""
+    _check_reduction(reduction, "l1_loss")
+    require_floating(input, "l1_loss")
+    target = _same_shape(input, target, "l1_loss")
+    return _reduce(ops.abs(input - target), reduction)
+
+
+def smooth_l1_loss(input: Tensor, target: Any, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """Huber-like loss of d = input - target: 0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta.
+
+    Quadratic near zero (a gradient d / beta that fades as the error does), linear far out (a
+    gradient of +-1, so outliers do not dominate). The two pieces meet with equal value and
+    slope at |d| = beta; beta = 0 is the L1 loss.
+    """
+    fn = "smooth_l1_loss"
+    _check_reduction(reduction, fn)
+    require_floating(input, fn)
+    if beta < 0:
+        raise ValueError(f"{fn}: beta must be >= 0, not {beta}")
+    target = _same_shape(input, target, fn)
+    d = input - target
+    if beta == 0:  # the quadratic piece is empty, and d^2 / 0 would put NaN into the gradient
+        return _reduce(ops.abs(d), reduction)
+    losses = ops.where(ops.abs(d).data < beta, d * d * (0.5 / beta), ops.abs(d) - 0.5 * beta)
+    return _reduce(losses, reduction)
+
+
+LOG_FLOOR = -100.0  # PyTorch's floor for log p in binary_cross_entropy, so that p = 0 or 1 gives a finite loss
+BCE_EPS = float(numpy.float32(1e-12))  # PyTorch's floor for p (1 - p) in the gradient: 1e-12 rounded to float32
+
+
+class BinaryCrossEntropy(Function):
+    """loss = -[y log p + (1 - y) log(1 - p)] per element, each log clamped at -100.
+
+    Written as an op rather than composed because PyTorch's gradient is not the derivative
+    of the clamped logs at the edges: it is
+
+        dloss/dp = (p - y) / max(p (1 - p), eps),   eps = 1e-12 (as a float32, as in PyTorch),
+
+    which is the exact derivative wherever p (1 - p) >= eps, and stays finite at p = 0
+    and p = 1 (there a clamped log would give 0, and an unclamped one inf or NaN).
+    dloss/dy = log(1 - p) - log(p), with the same clamped logs as the forward pass.
+    """
+
+    def forward(self, p: Any, y: Any) -> Any:
+        xp = backend.get_array_module(p)
+        self.p, self.y = p, y
+        with numpy.errstate(divide="ignore"):  # log(0) = -inf, then clamped
+            self.log_p = xp.maximum(xp.log(p), LOG_FLOOR)
+            self.log_q = xp.maximum(xp.log(1 - p), LOG_FLOOR)
+        return -(y * self.log_p + (1 - y) * self.log_q)
+
+    def backward(self, gy: Any) -> tuple[Any, Any]:
+        xp = backend.get_array_module(gy)
+        p, y = self.p, self.y
+        gp = gy * (p - y) / xp.maximum(p * (1 - p), BCE_EPS) if self.needs_grad(0) else None
+        gt = gy * (self.log_q - self.log_p) if self.needs_grad(1) else None
+        return gp, gt
+
+
+def binary_cross_entropy(input: Tensor, target: Any, weight: Tensor | None = None, reduction: str = "mean") -> Tensor:
+    """Binary cross-entropy of probabilities ``input`` in [0, 1] against targets in [0, 1]:
+
+        loss = -weight [y log p + (1 - y) log(1 - p)],
+
+    with each log clamped at -100, as in PyTorch, so a confident wrong answer (p = 0, y = 1)
+    costs 100, not inf. ``weight`` broadcasts to the input. For logits, prefer
+    :func:`binary_cross_entropy_with_logits`: it is exact where sigmoid would round to 0 or 1.
+    """
+    fn = "binary_cross_entropy"
+    _check_reduction(reduction, fn)
+    require_floating(input, fn)
+    y = _same_shape(input, target, fn)
+    p_data = input.data
+    if p_data.size and bool(((p_data < 0) | (p_data > 1) | (p_data != p_data)).any()):
+        raise ValueError(f"{fn}: all elements of input must be probabilities in [0, 1]")
+    losses = BinaryCrossEntropy.apply(input, y.to(input.dtype))
+    if weight is not None:
+        losses = losses * weight
+    return _reduce(losses, reduction)
+
+
+KL_REDUCTIONS = ("mean", "batchmean", "sum", "none")
+
+
+def kl_div(input: Tensor, target: Any, reduction: str = "mean", log_target: bool = False) -> Tensor:
+    """Kullback-Leibler divergence KL(target || model) with the model as log-probabilities ``input``:
+
+        loss = t (log t - input)            (t = target; 0 where t = 0, as 0 log 0 = 0)
+        loss = e^t (t - input)              (log_target=True: the target as log-probabilities)
+
+    per element. "batchmean" divides the sum by the batch size input.shape[0] (the KL
+    divergence per sample, its mathematical definition); "mean" divides by the number of
+    elements, which PyTorch keeps for compatibility (and warns about; tinyllm only says so here).
+    """
+    fn = "kl_div"
+    if reduction not in KL_REDUCTIONS:
+        raise ValueError(f"{fn}: reduction must be one of {KL_REDUCTIONS}, not {reduction!r}")
+    require_floating(input, fn)
+    t = _same_shape(input, target, fn)
+    if log_target:
+        losses = ops.exp(t) * (t - input)
+    else:
+        zero = t.data == 0  # t log t -> 0 as t -> 0; log(1) keeps NaN and inf out of the gradient
+        t_log_t = ops.where(zero, 0.0, t * ops.log(ops.where(zero, 1.0, t)))
+        losses = t_log_t - t * input
+    if reduction == "batchmean":
+        return losses.sum() / input.shape[0] if input.ndim else losses.sum()
     return _reduce(losses, reduction)

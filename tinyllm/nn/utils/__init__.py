@@ -1,4 +1,5 @@
-"""Helpers around modules: packed sequences (:mod:`.rnn`), gradient clipping, weight-decay groups."""
+"""Helpers around modules: packed sequences (:mod:`.rnn`), gradient clipping, weight-decay groups,
+parameters as one vector."""
 
 from __future__ import annotations
 
@@ -7,8 +8,12 @@ from typing import Any
 from tinyllm.nn.module import Module
 from tinyllm.nn.utils import rnn
 from tinyllm.nn.utils.clip_grad import clip_grad_norm_, clip_grad_value_
+from tinyllm.nn.utils.convert_parameters import parameters_to_vector, vector_to_parameters
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "decay_param_groups", "rnn"]
+__all__ = [
+    "clip_grad_norm_", "clip_grad_value_", "decay_param_groups", "parameters_to_vector", "rnn",
+    "vector_to_parameters",
+]  # fmt: skip
 
 
 def decay_param_groups(model: Module, weight_decay: float) -> list[dict[str, Any]]:

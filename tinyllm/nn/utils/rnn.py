@@ -14,11 +14,13 @@ Names and layout follow ``torch.nn.utils.rnn``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import numpy
 
 from tinyllm import backend, ops
+from tinyllm.nn import functional as F
 from tinyllm.tensor import Tensor, from_array
 
 
@@ -169,3 +171,44 @@ def reversed_rows(batch_sizes: Any) -> numpy.ndarray:
     t_of = numpy.repeat(numpy.arange(len(sizes)), sizes)
     seq_of = numpy.concatenate([numpy.arange(n) for n in sizes])
     return starts[lengths[seq_of] - 1 - t_of] + seq_of
+
+
+def pad_sequence(
+    sequences: Sequence[Tensor], batch_first: bool = False, padding_value: float = 0.0,
+    padding_side: str = "right",
+) -> Tensor:  # fmt: skip
+    """Stack sequences of different lengths, each (L_i, *), into one padded (T, B, *) tensor,
+    or (B, T, *) with ``batch_first``, T the longest length.
+
+    ``padding_side="right"`` fills the steps after each sequence's end with ``padding_value``;
+    "left" fills the steps before its start (so all sequences end together). Built from
+    ``pad`` and ``stack``, so gradients flow back to each sequence.
+    """
+    fn = "pad_sequence"
+    if padding_side not in ("left", "right"):
+        raise ValueError(f"{fn}: padding_side must be 'left' or 'right', not {padding_side!r}")
+    seqs = list(sequences)
+    if not seqs:
+        raise ValueError(f"{fn}: received an empty list of sequences")
+    trailing = seqs[0].shape[1:]
+    for i, s in enumerate(seqs):
+        if s.ndim == 0 or s.shape[1:] != trailing:
+            raise ValueError(
+                f"{fn}: each sequence must be (L, ...) with trailing dims {trailing}; sequence {i} has shape {s.shape}"
+            )
+    T = max(s.shape[0] for s in seqs)
+    padded = []
+    for s in seqs:
+        before, after = (0, T - s.shape[0]) if padding_side == "right" else (T - s.shape[0], 0)
+        # F.pad reads (left, right) pairs from the last dim backwards: the time dim's pair comes last
+        padded.append(F.pad(s, [0, 0] * len(trailing) + [before, after], value=padding_value))
+    return ops.stack(padded, 0 if batch_first else 1)
+
+
+def pack_sequence(sequences: Sequence[Tensor], enforce_sorted: bool = True) -> PackedSequence:
+    """Pack a list of sequences, each (L_i, *): :func:`pad_sequence` then :func:`pack_padded_sequence`.
+
+    ``enforce_sorted=True`` requires them longest first; ``False`` sorts them and records the order.
+    """
+    lengths = [s.shape[0] for s in sequences]
+    return pack_padded_sequence(pad_sequence(sequences), lengths, enforce_sorted=enforce_sorted)
