@@ -362,3 +362,35 @@ def test_restore_puts_the_last_checkpoint_back_before_raising(tmp_path, mode: st
         assert same and "restored from the checkpoint of step 2" in str(info.value)
     else:  # the weights stay those of step 3, one step past the checkpoint
         assert not same and "those of step 3; the checkpoint on disk is step 2" in str(info.value)
+
+
+def _shuffled_run(directory, interrupt_at: int | None = None, resume: bool = False):
+    """An MLP with dropout, fed by tl.utils.data.DataLoader(shuffle=True): a loader without
+    state_dict that draws each epoch's order from tinyllm's default generator."""
+    from tinyllm.utils.data import DataLoader, TensorDataset
+
+    tl.manual_seed(0)
+    rng = np.random.default_rng(0)
+    x = tl.tensor(rng.standard_normal((40, 3)), dtype=tl.float32)
+    data = TensorDataset(x, (x[:, 0] > 0).long())
+    model = tl.nn.Sequential(tl.nn.Linear(3, 8), tl.nn.ReLU(), tl.nn.Dropout(0.3), tl.nn.Linear(8, 2))
+    opt = tl.optim.SGD(model.parameters(), lr=0.1)
+
+    def stop(step: int, history: tl.train.History) -> None:
+        if step == interrupt_at:
+            raise KeyboardInterrupt
+
+    history = fit(model, opt, DataLoader(data, batch_size=8, shuffle=True), epochs=3,
+                  loss_fn=tl.nn.functional.cross_entropy, checkpoint_dir=directory, resume=resume,
+                  callback=stop)  # fmt: skip
+    return model, history
+
+
+def test_a_shuffling_loader_without_state_dict_resumes_mid_epoch_exactly(tmp_path, capsys) -> None:
+    straight_model, straight = _shuffled_run(tmp_path / "straight")
+    _, first = _shuffled_run(tmp_path / "split", interrupt_at=7)  # step 7: inside the second epoch of 5 steps
+    assert first.interrupted
+    resumed_model, resumed = _shuffled_run(tmp_path / "split", resume=True)
+    assert _without_times(resumed.steps) == _without_times(straight.steps)
+    for p, q in zip(straight_model.parameters(), resumed_model.parameters()):
+        assert np.array_equal(p.data, q.data)

@@ -120,7 +120,9 @@ def fit(
     random state and position in the data, so the run ends exactly as an
     uninterrupted one would. A loader with ``state_dict`` (:class:`tinyllm.data.DataLoader`)
     restores its position directly; any other loader is replayed from the start of
-    the epoch, which is exact when it repeats its batches for the same random state.
+    the epoch with the random state the epoch began with, which is exact when the
+    loader draws its order from tinyllm's generators (``tl.utils.data.DataLoader(...,
+    shuffle=True)``); one that shuffles with a generator of its own needs ``state_dict``.
 
     ``callback(step, history)`` runs after every optimizer step.
 
@@ -282,6 +284,9 @@ class _State:
     # the loader's position and every random generator (dropout's included).
     loader_state: Any = None
     rng: Any = None
+    # every random generator as the epoch began, before the loader drew this epoch's order:
+    # a loader without state_dict is replayed from there on resume, so it draws the same order
+    epoch_rng: Any = None
     updating: bool = False  # inside an optimizer step: the weights are not those of a boundary
     saved_step: int | None = None  # the step of the checkpoint on disk
     # perf_counter() less the time trained before a resume, so that times count across runs
@@ -453,9 +458,16 @@ def _epoch_iterator(loader: Iterable[Any], state: _State) -> Iterable[Any]:
     the batches already used are replayed and skipped."""
     if hasattr(loader, "state_dict"):
         return iter(loader)
+    if state.batch_in_epoch == 0:  # a fresh epoch: the order it draws now is the one to replay
+        state.epoch_rng = backend.get_rng_state()
+        return iter(loader)
+    boundary = backend.get_rng_state()
+    if state.epoch_rng is not None:
+        backend.set_rng_state(state.epoch_rng)
     it = iter(loader)
     for _ in range(state.batch_in_epoch):
         next(it)
+    backend.set_rng_state(boundary)  # dropout and the rest go on as they would have
     return it
 
 
@@ -504,6 +516,7 @@ def _save(run: _Run, state: _State) -> None:
         "scheduler": _plain(run.scheduler.state_dict()) if run.scheduler is not None else None,
         "loader": state.loader_state,
         "rng": {str(dev): s for dev, s in state.rng.items()},
+        "epoch_rng": {str(dev): s for dev, s in state.epoch_rng.items()} if state.epoch_rng is not None else None,
         "history": asdict(state.history),
         "progress": {
             "step": state.step, "epoch": state.epoch, "batch_in_epoch": state.batch_in_epoch,
@@ -520,6 +533,11 @@ def _restore_weights(run: _Run) -> None:
     ckpt = load(run.checkpoint)
     run.model.load_state_dict(ckpt["model"])
     run.optimizer.load_state_dict(ckpt["optimizer"])
+
+
+def _devices(rng: dict[str, Any] | None) -> Any:
+    """A checkpoint's random state (keyed by device name) as ``backend.set_rng_state`` takes it."""
+    return None if rng is None else {backend.as_device(dev): s for dev, s in rng.items()}
 
 
 def _plain(d: dict[str, Any]) -> dict[str, Any]:
@@ -545,7 +563,7 @@ def _resume(run: _Run) -> _State:
         run.scheduler.load_state_dict(ckpt["scheduler"])
     if ckpt["loader"] is not None and hasattr(run.loader, "load_state_dict"):
         run.loader.load_state_dict(ckpt["loader"])
-    backend.set_rng_state({backend.as_device(dev): s for dev, s in ckpt["rng"].items()})
+    backend.set_rng_state(_devices(ckpt["rng"]))
     p, best = ckpt["progress"], ckpt["best_weights"]
     history = History.from_dict(ckpt["history"])
     history.interrupted = False
@@ -554,5 +572,6 @@ def _resume(run: _Run) -> _State:
         best_loss=p["best_loss"], bad_evals=p["bad_evals"],
         best_weights={k: v.data for k, v in best.items()} if best else None,
         loader_state=ckpt["loader"], rng=backend.get_rng_state(), saved_step=p["step"],
+        epoch_rng=_devices(ckpt.get("epoch_rng")),
         started=time.perf_counter() - p["elapsed"],
     )  # fmt: skip
