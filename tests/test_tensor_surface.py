@@ -129,7 +129,8 @@ def test_all_and_any_match_torch_over_dims_and_empty_tensors(name: str, torch: A
                 assert_same(getattr(tl, name)(x, dim, keepdim), getattr(torch, name)(t, dim, keepdim))
                 assert_same(getattr(x, name)(dim=dim, keepdim=keepdim), getattr(t, name)(dim=dim, keepdim=keepdim))
     a = data[0]
-    assert_same(getattr(tl, name)(tl.tensor(a), (0, 2)), getattr(torch, name)(torch.from_numpy(a), (0, 2)))
+    for dims in [(0, 2), (), (-1, 0)]:
+        assert_same(getattr(tl, name)(tl.tensor(a), dims), getattr(torch, name)(torch.from_numpy(a), dims))
 
 
 def test_all_with_a_dim_out_of_range_raises_index_error(torch: Any) -> None:
@@ -320,7 +321,8 @@ def test_bernoulli_draws_ones_with_the_given_probability(torch: Any) -> None:
     assert freq[0] == 0.0 and freq[-1] == 1.0
     for f, q in zip(freq[1:4], [0.1, 0.5, 0.9]):
         assert abs(f - q) < 4 * math.sqrt(q * (1 - q) / 20000)
-    raises_like(lambda: torch.bernoulli(torch.tensor([1.5])), lambda: tl.bernoulli(tl.tensor([1.5])))
+    for bad in (1.5, -0.1, math.nan):
+        raises_like(lambda b=bad: torch.bernoulli(torch.tensor([b])), lambda b=bad: tl.bernoulli(tl.tensor([b])))
 
 
 def test_multinomial_with_replacement_draws_with_the_given_frequencies() -> None:
@@ -571,3 +573,21 @@ def test_contiguous_returns_self_or_a_differentiable_copy() -> None:
     assert c is not t and c.is_contiguous() and not t.is_contiguous() and tl.equal(c, t)
     assert not np.shares_memory(c.data, x.data)
     tl.gradcheck(lambda a: a.transpose(0, 1).contiguous().view(-1) * tl.arange(12, dtype=tl.float64), [x])
+
+
+def test_the_surface_works_on_every_device(device: str) -> None:
+    x = tl.arange(12, device=device).reshape(3, 4).float()
+    assert (x > 5).device == x.device and tl.all(tl.eq(x, x.T.T)).item()
+    assert tl.isclose(x, x + 1e-9).all().item() and tl.equal(x, x.clone())
+    with pytest.raises(RuntimeError, match="reshape"):
+        x.T.view(-1)
+    x[::2].view(2, 2, 2)[0, 0, 1] = -1.0  # a write through the view reaches x
+    assert x[0, 1].item() == -1.0
+    assert x.new_zeros(2).device == x.device and x.new_tensor([1]).device == x.device
+    draws = tl.multinomial(tl.tensor([0.0, 1.0, 3.0], device=device), 50, replacement=True)
+    assert draws.device == x.device and 0 not in draws.tolist()
+    assert sorted(tl.multinomial(tl.ones(4, device=device), 4).tolist()) == [0, 1, 2, 3]
+    assert tl.bernoulli(tl.full((5,), 1.0, device=device)).tolist() == [1.0] * 5
+    assert x.uniform_(0.0, 1.0).device == x.device and x.masked_fill_(x > 0.5, 0.0).device == x.device
+    assert tl.unique(tl.tensor([2, 1, 2], device=device)).tolist() == [1, 2]
+    assert tl.normal(tl.zeros(3, device=device), 1.0).device == x.device

@@ -317,8 +317,8 @@ def bernoulli(input: Tensor, generator: Generator | None = None) -> Tensor:
     xp = backend.get_array_module(p)
     if not backend.is_floating(input.dtype):
         raise TypeError(f"bernoulli: probabilities need a floating-point tensor, not dtype {input.dtype}")
-    if bool(xp.any((p < 0) | (p > 1))):
-        raise RuntimeError("bernoulli: probabilities must lie in [0, 1]")
+    if not bool(xp.all((p >= 0) & (p <= 1))):
+        raise RuntimeError("bernoulli: probabilities must lie in [0, 1] (and not be NaN)")
     u = _generator(generator, input.device).uniform(input.shape, backend.float64)
     return Tensor((u < p).astype(input.dtype))
 

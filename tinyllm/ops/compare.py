@@ -25,7 +25,7 @@ import numpy
 
 from tinyllm import backend
 from tinyllm.backend import get_array_module
-from tinyllm.ops.arguments import dim_index, operands, reduce_dims
+from tinyllm.ops.arguments import dim_index, operands
 from tinyllm.tensor import Tensor, from_array
 
 #: What a comparison accepts beside a tensor: Python and NumPy numbers, and arrays.
@@ -112,18 +112,23 @@ def isfinite(input: Tensor) -> Tensor:
     return from_array(get_array_module(x).isfinite(x))
 
 
+def _axes(dim: int | Sequence[int] | None, ndim: int, op: str) -> tuple[int, ...] | None:
+    """The axes ``all``/``any`` reduce: None for every axis; an empty ``dim=()`` reduces none (as in PyTorch)."""
+    if dim is None:
+        return None
+    return tuple(dim_index(d, ndim, op) for d in ((dim,) if isinstance(dim, int) else dim))
+
+
 def all(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
     """Whether every element (along ``dim``, or of the whole tensor) is nonzero; an empty tensor gives True."""
     x = _tensor(input, "all").data
-    axis = reduce_dims(dim, x.ndim, "all") if dim is not None else None
-    return from_array(get_array_module(x).all(x, axis=axis, keepdims=keepdim))
+    return from_array(get_array_module(x).all(x, axis=_axes(dim, x.ndim, "all"), keepdims=keepdim))
 
 
 def any(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
     """Whether some element (along ``dim``, or of the whole tensor) is nonzero; an empty tensor gives False."""
     x = _tensor(input, "any").data
-    axis = reduce_dims(dim, x.ndim, "any") if dim is not None else None
-    return from_array(get_array_module(x).any(x, axis=axis, keepdims=keepdim))
+    return from_array(get_array_module(x).any(x, axis=_axes(dim, x.ndim, "any"), keepdims=keepdim))
 
 
 def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
