@@ -361,8 +361,10 @@ def test_multinomial_shapes_and_seeded_repeats(torch: Any) -> None:
         assert tuple(ours.shape) == tuple(theirs.shape) and dtype_name(ours) == dtype_name(theirs)
     assert tl.multinomial(tl.tensor(probs), 3, True)[2].tolist() == [0, 0, 0]
     a = tl.multinomial(tl.ones(10), 6, generator=tl.Generator(seed=7))
-    b = tl.multinomial(tl.ones(10), 6, generator=tl.Generator(seed=7))
-    assert tl.equal(a, b)
+    b = tl.ones(10).multinomial(6, generator=tl.Generator(seed=7))
+    assert tl.equal(a, b) and len(set(a.tolist())) == 6
+    c = tl.bernoulli(tl.full((20,), 0.5), generator=tl.Generator(seed=7))
+    assert tl.equal(c, tl.full((20,), 0.5).bernoulli(generator=tl.Generator(seed=7)))
 
 
 @pytest.mark.parametrize(

@@ -32,7 +32,6 @@ from tinyllm.backend import int64 as long
 from tinyllm.creation import (
     arange,
     as_tensor,
-    bernoulli,
     empty,
     empty_like,
     eye,
@@ -41,7 +40,6 @@ from tinyllm.creation import (
     full_like,
     is_tensor,
     linspace,
-    multinomial,
     normal,
     numel,
     ones,
@@ -115,6 +113,7 @@ from tinyllm.ops.compare import (
     ne,
     unique,
 )
+from tinyllm.ops.sampling import bernoulli, multinomial
 from tinyllm.runtime import get_num_threads, set_num_threads
 from tinyllm.serialization import load, save
 from tinyllm.tensor import Tensor

@@ -14,6 +14,7 @@ import numpy
 
 from tinyllm import backend
 from tinyllm.backend import Device, Generator
+from tinyllm.ops.sampling import generator_on
 from tinyllm.tensor import Tensor
 
 DeviceLike = str | Device
@@ -108,14 +109,6 @@ def arange(
     return _finish(numpy.arange(start, end, step), dtype, device, requires_grad)
 
 
-def _generator(generator: Generator | None, device: DeviceLike) -> Generator:
-    if generator is None:
-        return backend.default_generator(device)
-    if generator.device != backend.as_device(device):
-        raise backend.DeviceError(f"a generator for {generator.device} cannot draw on {device}")
-    return generator
-
-
 def _float_dtype(dtype: DTypeLike) -> numpy.dtype:
     dt = numpy.dtype(dtype) if dtype is not None else backend.DEFAULT_DTYPE
     if not backend.is_floating(dt):
@@ -128,7 +121,7 @@ def randn(
     generator: Generator | None = None,
 ) -> Tensor:  # fmt: skip
     """Draws from the standard normal distribution N(0, 1)."""
-    data = _generator(generator, device).normal(_shape(size), _float_dtype(dtype))
+    data = generator_on(generator, device).normal(_shape(size), _float_dtype(dtype))
     return Tensor(data, requires_grad=requires_grad)
 
 
@@ -137,7 +130,7 @@ def rand(
     generator: Generator | None = None,
 ) -> Tensor:  # fmt: skip
     """Draws from the uniform distribution on [0, 1)."""
-    data = _generator(generator, device).uniform(_shape(size), _float_dtype(dtype))
+    data = generator_on(generator, device).uniform(_shape(size), _float_dtype(dtype))
     return Tensor(data, requires_grad=requires_grad)
 
 
@@ -155,12 +148,12 @@ def randint(*args: Any, size: Sequence[int] | None = None, device: DeviceLike = 
             raise TypeError(f"randint: {name} must be an int, not {value!r}")
     if low >= high:
         raise ValueError(f"randint: need low < high (high is excluded), got low={low}, high={high}")
-    return Tensor(_generator(generator, device).integers(low, high, tuple(size)))
+    return Tensor(generator_on(generator, device).integers(low, high, tuple(size)))
 
 
 def randperm(n: int, device: DeviceLike = "cpu", generator: Generator | None = None) -> Tensor:
     """A random permutation of 0 .. n-1, int64."""
-    return Tensor(_generator(generator, device).permutation(n))
+    return Tensor(generator_on(generator, device).permutation(n))
 
 
 def _like(fn: Any, x: Tensor, dtype: DTypeLike, requires_grad: bool, **kw: Any) -> Tensor:
@@ -307,59 +300,5 @@ def normal(
         raise RuntimeError(f"normal: mean of shape {numpy.shape(m)} and std of shape {numpy.shape(s)} "
                            "do not broadcast together") from None  # fmt: skip
     dt = numpy.result_type(*[t.dtype for t in tensors])
-    z = _generator(generator, ref.device).normal(shape, _float_dtype(dt))
+    z = generator_on(generator, ref.device).normal(shape, _float_dtype(dt))
     return Tensor((m + s * z).astype(dt, copy=False), requires_grad=requires_grad)
-
-
-def bernoulli(input: Tensor, generator: Generator | None = None) -> Tensor:
-    """1 with probability ``input``, else 0, independently per element (same shape and dtype as ``input``)."""
-    p = input.data
-    xp = backend.get_array_module(p)
-    if not backend.is_floating(input.dtype):
-        raise TypeError(f"bernoulli: probabilities need a floating-point tensor, not dtype {input.dtype}")
-    if not bool(xp.all((p >= 0) & (p <= 1))):
-        raise RuntimeError("bernoulli: probabilities must lie in [0, 1] (and not be NaN)")
-    u = _generator(generator, input.device).uniform(input.shape, backend.float64)
-    return Tensor((u < p).astype(input.dtype))
-
-
-def multinomial(
-    input: Tensor, num_samples: int, replacement: bool = False, generator: Generator | None = None
-) -> Tensor:
-    """Category indices drawn with probabilities proportional to the rows of ``input``, int64.
-
-    input: (K,) or (R, K) non-negative weights (they need not sum to 1) -> (num_samples,) or
-    (R, num_samples). With replacement each draw inverts the cumulative distribution at a
-    uniform number. Without, categories are drawn one after another and removed; that
-    equals ranking them by ``E_k / p_k`` with independent exponential ``E_k`` and taking
-    the smallest ``num_samples`` (categories of weight 0 come last).
-    """
-    if input.ndim not in (1, 2):
-        raise RuntimeError(f"multinomial: prob_dist must be 1 or 2 dim, got shape {input.shape}")
-    if not backend.is_floating(input.dtype):
-        raise RuntimeError(f"multinomial: only supports floating-point dtypes for input, got {input.dtype}")
-    k = input.shape[-1]
-    if num_samples <= 0:
-        raise RuntimeError(f"multinomial: cannot sample n_sample <= 0 samples (num_samples={num_samples})")
-    if not replacement and num_samples > k:
-        raise RuntimeError(
-            f"multinomial: cannot sample n_sample > prob_dist.size(-1) samples without replacement "
-            f"({num_samples} > {k})"
-        )
-    xp = backend.get_array_module(input.data)
-    p = input.data.reshape(-1, k).astype(backend.float64)
-    if not bool(xp.all(xp.isfinite(p) & (p >= 0))):
-        raise RuntimeError("multinomial: probability tensor contains either `inf`, `nan` or element < 0")
-    if bool(xp.any(p.sum(axis=1) <= 0)):
-        raise RuntimeError("multinomial: invalid multinomial distribution (sum of probabilities <= 0)")
-    gen = _generator(generator, input.device)
-    u = gen.uniform((p.shape[0], num_samples if replacement else k), backend.float64)
-    if replacement:
-        cdf = xp.cumsum(p, axis=1)
-        last = k - 1 - xp.argmax(p[:, ::-1] > 0, axis=1)  # the last category that can be drawn
-        rows = [xp.searchsorted(cdf[r], u[r] * cdf[r, -1], side="right") for r in range(p.shape[0])]
-        out = xp.minimum(xp.stack(rows), last[:, None])
-    else:
-        keys = xp.where(p > 0, -xp.log1p(-u) / xp.where(p > 0, p, 1.0), xp.inf)
-        out = xp.argsort(keys, axis=1, kind="stable")[:, :num_samples]
-    return Tensor(out.reshape(*input.shape[:-1], num_samples).astype(backend.int64))

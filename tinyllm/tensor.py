@@ -555,15 +555,13 @@ class Tensor:
         host = numpy.array(backend.to_device(data_of(data), backend.CPU), dtype=dtype or self.dtype)
         return self._new(host, device, requires_grad)
 
-    # --- in-place fills (through _inplace, so versions count and graphs are protected)
+    # --- random draws, and in-place fills (through _inplace, so versions count and graphs are protected)
 
     def _draw(self, op: str, generator: Any, draw: str) -> Any:
         """Standard draws (``"uniform"`` or ``"normal"``) of this tensor's shape, on its device."""
         if not backend.is_floating(self.dtype):
             raise TypeError(f"{op}: random draws need a floating-point tensor, not dtype {self.dtype}")
-        gen = backend.default_generator(self.device) if generator is None else generator
-        if gen.device != self.device:
-            raise backend.DeviceError(f"{op}: a generator for {gen.device} cannot draw on {self.device}")
+        gen = sampling.generator_on(generator, self.device)
         dtype = self.dtype if self.dtype in (backend.float32, backend.float64) else backend.float32
         return getattr(gen, draw)(self.shape, dtype)
 
@@ -580,6 +578,14 @@ class Tensor:
             raise RuntimeError(f"normal_: std must be >= 0, got {std}")
         z = self._draw("normal_", generator, "normal")
         return self._inplace("normal_", mean + std * z, lambda d, v: operator.setitem(d, ..., v))
+
+    def bernoulli(self, generator: Any = None) -> Tensor:
+        """1 with probability ``self``, else 0, per element (see :func:`ops.sampling.bernoulli`)."""
+        return sampling.bernoulli(self, generator)
+
+    def multinomial(self, num_samples: int, replacement: bool = False, generator: Any = None) -> Tensor:
+        """Category indices drawn with the weights in ``self``'s rows (see :func:`ops.sampling.multinomial`)."""
+        return sampling.multinomial(self, num_samples, replacement, generator)
 
     def masked_fill_(self, mask: Any, value: float) -> Tensor:
         """``value`` wherever ``mask`` is True, in place (the mask is checked as by :meth:`masked_fill`)."""
@@ -627,4 +633,4 @@ def index_data(index: Any) -> Any:
 # Tensor's methods call autograd and the ops, which build on Tensor: they are imported
 # here, at the end, once Tensor exists (autograd.py does the same with Tensor).
 from tinyllm import autograd, ops  # noqa: E402
-from tinyllm.ops import compare  # noqa: E402
+from tinyllm.ops import compare, sampling  # noqa: E402
