@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from tinyllm.autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from tinyllm.autograd import Function, enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from tinyllm.backend import (
     Device,
     DeviceError,
@@ -31,13 +31,23 @@ from tinyllm.backend import int32 as int
 from tinyllm.backend import int64 as long
 from tinyllm.creation import (
     arange,
+    as_tensor,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
     full,
     full_like,
+    is_tensor,
+    linspace,
+    normal,
+    numel,
     ones,
     ones_like,
     rand,
     rand_like,
     randint,
+    randint_like,
     randn,
     randn_like,
     randperm,
@@ -87,6 +97,25 @@ from tinyllm.ops import (
     var,
     where,
 )
+from tinyllm.ops.compare import (
+    all,
+    allclose,
+    any,
+    eq,
+    equal,
+    ge,
+    gt,
+    isclose,
+    isfinite,
+    isinf,
+    isnan,
+    le,
+    lt,
+    ne,
+    unique,
+)
+from tinyllm.ops.sampling import bernoulli, multinomial
+from tinyllm.runtime import get_num_threads, set_num_threads
 from tinyllm.serialization import CheckpointError, load, save
 from tinyllm.tensor import Tensor
 

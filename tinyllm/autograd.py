@@ -77,6 +77,25 @@ class enable_grad(_GradMode):
     mode = True
 
 
+class inference_mode(_GradMode):
+    """``with tl.inference_mode():`` or ``@tl.inference_mode()`` — in tinyllm, the same as ``no_grad``.
+
+    PyTorch's inference mode goes further than no_grad for speed: it stops counting
+    versions and marks the tensors made inside as unusable in a graph later. tinyllm
+    keeps only the part that matters for results, recording no graph.
+    ``inference_mode(False)`` records again, as in PyTorch; a bare ``@tl.inference_mode``
+    works as a decorator too.
+    """
+
+    def __new__(cls, mode: Any = True) -> Any:
+        if callable(mode):  # @tl.inference_mode without parentheses: mode is the function
+            return cls()(mode)
+        return super().__new__(cls)
+
+    def __init__(self, mode: bool = True) -> None:
+        self.mode = not mode
+
+
 class set_grad_enabled(_GradMode):
     """``tl.set_grad_enabled(False)`` switches at once; as a context manager it restores on exit."""
 

@@ -14,6 +14,7 @@ import numpy
 
 from tinyllm import backend
 from tinyllm.backend import Device, Generator
+from tinyllm.ops.sampling import generator_on
 from tinyllm.tensor import Tensor
 
 DeviceLike = str | Device
@@ -108,14 +109,6 @@ def arange(
     return _finish(numpy.arange(start, end, step), dtype, device, requires_grad)
 
 
-def _generator(generator: Generator | None, device: DeviceLike) -> Generator:
-    if generator is None:
-        return backend.default_generator(device)
-    if generator.device != backend.as_device(device):
-        raise backend.DeviceError(f"a generator for {generator.device} cannot draw on {device}")
-    return generator
-
-
 def _float_dtype(dtype: DTypeLike) -> numpy.dtype:
     dt = numpy.dtype(dtype) if dtype is not None else backend.DEFAULT_DTYPE
     if not backend.is_floating(dt):
@@ -128,7 +121,7 @@ def randn(
     generator: Generator | None = None,
 ) -> Tensor:  # fmt: skip
     """Draws from the standard normal distribution N(0, 1)."""
-    data = _generator(generator, device).normal(_shape(size), _float_dtype(dtype))
+    data = generator_on(generator, device).normal(_shape(size), _float_dtype(dtype))
     return Tensor(data, requires_grad=requires_grad)
 
 
@@ -137,7 +130,7 @@ def rand(
     generator: Generator | None = None,
 ) -> Tensor:  # fmt: skip
     """Draws from the uniform distribution on [0, 1)."""
-    data = _generator(generator, device).uniform(_shape(size), _float_dtype(dtype))
+    data = generator_on(generator, device).uniform(_shape(size), _float_dtype(dtype))
     return Tensor(data, requires_grad=requires_grad)
 
 
@@ -155,12 +148,12 @@ def randint(*args: Any, size: Sequence[int] | None = None, device: DeviceLike = 
             raise TypeError(f"randint: {name} must be an int, not {value!r}")
     if low >= high:
         raise ValueError(f"randint: need low < high (high is excluded), got low={low}, high={high}")
-    return Tensor(_generator(generator, device).integers(low, high, tuple(size)))
+    return Tensor(generator_on(generator, device).integers(low, high, tuple(size)))
 
 
 def randperm(n: int, device: DeviceLike = "cpu", generator: Generator | None = None) -> Tensor:
     """A random permutation of 0 .. n-1, int64."""
-    return Tensor(_generator(generator, device).permutation(n))
+    return Tensor(generator_on(generator, device).permutation(n))
 
 
 def _like(fn: Any, x: Tensor, dtype: DTypeLike, requires_grad: bool, **kw: Any) -> Tensor:
@@ -189,3 +182,123 @@ def rand_like(
     x: Tensor, dtype: DTypeLike = None, requires_grad: bool = False, generator: Generator | None = None
 ) -> Tensor:
     return _like(rand, x, dtype, requires_grad, generator=generator)
+
+
+# ----------------------------------------------------------------------------- from arrays, without copying
+
+
+def as_tensor(data: Any, dtype: DTypeLike = None, device: DeviceLike | None = None) -> Tensor:
+    """``data`` as a tensor, sharing memory where it can (PyTorch's rule).
+
+    A NumPy (or CuPy) array of the right dtype on the right device is wrapped, not copied,
+    so a change through either shows in both; a tensor comes back as it is. Anything
+    else, or a dtype or device that differs, is converted into a new tensor.
+    """
+    if isinstance(data, Tensor):
+        out = data
+    elif type(data) is numpy.ndarray or backend.is_cuda_array(data):
+        backend.check_numeric(data.dtype, "as_tensor")
+        out = Tensor(data)  # Tensor keeps the array itself
+    else:
+        return tensor(data, dtype=dtype, device=device if device is not None else "cpu")
+    return out.to(device=device, dtype=dtype) if dtype is not None or device is not None else out
+
+
+def from_numpy(ndarray: numpy.ndarray) -> Tensor:
+    """A tensor over a NumPy array's memory (no copy): writing to one changes the other."""
+    if not isinstance(ndarray, numpy.ndarray):
+        raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(ndarray).__name__}")
+    backend.check_numeric(ndarray.dtype, "from_numpy")
+    return Tensor(ndarray)
+
+
+def is_tensor(obj: Any) -> bool:
+    return isinstance(obj, Tensor)
+
+
+def numel(input: Tensor) -> int:
+    """The number of elements of ``input`` (the product of its shape)."""
+    return input.numel()
+
+
+# ----------------------------------------------------------------------------- more shapes of constants
+
+
+def empty(*size: Any, dtype: DTypeLike = None, device: DeviceLike = "cpu", requires_grad: bool = False) -> Tensor:
+    """A tensor whose values do not matter yet. tinyllm fills it with zeros (PyTorch leaves
+    whatever the memory held), which costs little and makes a forgotten fill reproducible."""
+    return zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def empty_like(x: Tensor, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
+    """Like :func:`empty` (zeros, in tinyllm) with ``x``'s shape, dtype and device."""
+    return _like(empty, x, dtype, requires_grad)
+
+
+def linspace(
+    start: float, end: float, steps: int, dtype: DTypeLike = None, device: DeviceLike = "cpu",
+    requires_grad: bool = False,
+) -> Tensor:  # fmt: skip
+    """``steps`` evenly spaced numbers from ``start`` to ``end``, both included (float32 by default).
+
+    The points are computed in float64 and rounded once to the dtype, so they can differ from
+    PyTorch's float32 arithmetic in the last bit.
+    """
+    if not isinstance(steps, (int, numpy.integer)) or steps < 0:
+        raise RuntimeError(f"linspace: number of steps must be a non-negative integer, got {steps!r}")
+    return _finish(numpy.linspace(start, end, int(steps)), dtype or backend.DEFAULT_DTYPE, device, requires_grad)
+
+
+def eye(
+    n: int, m: int | None = None, dtype: DTypeLike = None, device: DeviceLike = "cpu", requires_grad: bool = False
+) -> Tensor:
+    """The n x m identity matrix: ones on the diagonal, zeros elsewhere (``m`` defaults to ``n``)."""
+    for name, value in (("n", n), ("m", m)):
+        if value is not None and value < 0:
+            raise RuntimeError(f"eye: {name} must be greater or equal to 0, got {value}")
+    return _finish(numpy.eye(n, m), dtype or backend.DEFAULT_DTYPE, device, requires_grad)
+
+
+# ----------------------------------------------------------------------------- more random draws
+
+
+def randint_like(x: Tensor, *args: int, dtype: DTypeLike = None, requires_grad: bool = False,
+                 generator: Generator | None = None) -> Tensor:  # fmt: skip
+    """Integers from [low, high) with ``x``'s shape, device and (unless given) dtype, as in PyTorch:
+    ``randint_like(x, high)`` or ``randint_like(x, low, high)``."""
+    ints = randint(*args, x.shape, device=x.device, generator=generator)
+    return _finish(ints.data, dtype or x.dtype, x.device, requires_grad)
+
+
+def normal(
+    mean: float | Tensor, std: float | Tensor = 1.0, size: Sequence[int] | None = None, *,
+    generator: Generator | None = None, dtype: DTypeLike = None, device: DeviceLike = "cpu",
+    requires_grad: bool = False,
+) -> Tensor:  # fmt: skip
+    """Draws from N(mean, std^2): ``normal(0.0, 1.0, size)`` with numbers, or elementwise with a
+    tensor ``mean`` and/or ``std`` (they broadcast; the result takes their shape, dtype and device).
+
+    The draws carry no gradient to a tensor ``mean`` or ``std`` (PyTorch passes zero gradients).
+    """
+    tensors = [t for t in (mean, std) if isinstance(t, Tensor)]
+    if not tensors:
+        if size is None:
+            raise TypeError("normal: with a number mean and std, give the size: normal(0.0, 1.0, (2, 3))")
+        if std < 0:
+            raise RuntimeError(f"normal: std must be >= 0, got {std}")
+        z = randn(*_shape((size,)), dtype=dtype, device=device, generator=generator)
+        return Tensor(mean + std * z.data, requires_grad=requires_grad)
+    ref = tensors[0]
+    m = mean.data if isinstance(mean, Tensor) else mean
+    s = std.data if isinstance(std, Tensor) else std
+    backend.check_same_device([t.data for t in tensors], "normal")
+    if backend.get_array_module(ref.data).any(backend.get_array_module(ref.data).asarray(s) < 0):
+        raise RuntimeError("normal: std must be >= 0 everywhere")
+    try:
+        shape = numpy.broadcast_shapes(numpy.shape(m), numpy.shape(s))
+    except ValueError:
+        raise RuntimeError(f"normal: mean of shape {numpy.shape(m)} and std of shape {numpy.shape(s)} "
+                           "do not broadcast together") from None  # fmt: skip
+    dt = numpy.result_type(*[t.dtype for t in tensors])
+    z = generator_on(generator, ref.device).normal(shape, _float_dtype(dt))
+    return Tensor((m + s * z).astype(dt, copy=False), requires_grad=requires_grad)

@@ -359,22 +359,22 @@ class Tensor:
     # --- comparisons and logic: bool tensors, not differentiable
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return from_array(self.data == data_of(other))
+        return compare.eq(self, other) if compare.comparable(other) else NotImplemented
 
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return from_array(self.data != data_of(other))
+        return compare.ne(self, other) if compare.comparable(other) else NotImplemented
 
     def __lt__(self, other: Any) -> Tensor:
-        return from_array(self.data < data_of(other))
+        return compare.lt(self, other) if compare.comparable(other) else NotImplemented
 
     def __le__(self, other: Any) -> Tensor:
-        return from_array(self.data <= data_of(other))
+        return compare.le(self, other) if compare.comparable(other) else NotImplemented
 
     def __gt__(self, other: Any) -> Tensor:
-        return from_array(self.data > data_of(other))
+        return compare.gt(self, other) if compare.comparable(other) else NotImplemented
 
     def __ge__(self, other: Any) -> Tensor:
-        return from_array(self.data >= data_of(other))
+        return compare.ge(self, other) if compare.comparable(other) else NotImplemented
 
     def __invert__(self) -> Tensor:
         return from_array(~self.data)
@@ -450,8 +450,6 @@ class Tensor:
     def reshape(self, *shape: Any) -> Tensor:
         return ops.reshape(self, *shape)
 
-    view = reshape
-
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         return ops.flatten(self, start_dim, end_dim)
 
@@ -476,6 +474,132 @@ class Tensor:
 
     def split(self, split_size_or_sections: int | Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
         return ops.split(self, split_size_or_sections, dim)
+
+    # --- views and memory layout
+
+    def view(self, *shape: Any) -> Tensor:
+        """The same memory with a new shape, or a RuntimeError where that needs a copy (see :func:`ops.shape.view`)."""
+        return ops.shape.view(self, *shape)
+
+    def view_as(self, other: Tensor) -> Tensor:
+        return ops.shape.view(self, other.shape)
+
+    def is_contiguous(self) -> bool:
+        """Whether the elements sit in memory in row-major order with no gaps (size-1 axes do not count)."""
+        return bool(self.data.flags.c_contiguous)
+
+    def contiguous(self) -> Tensor:
+        """``self`` if its memory is already row-major, else a row-major copy (differentiable)."""
+        return self if self.is_contiguous() else ops.clone(self)
+
+    def half(self) -> Tensor:
+        return self.to(backend.float16)
+
+    # --- comparisons and predicates by name (see tinyllm.ops.compare)
+
+    def eq(self, other: Any) -> Tensor:
+        return compare.eq(self, other)
+
+    def ne(self, other: Any) -> Tensor:
+        return compare.ne(self, other)
+
+    def gt(self, other: Any) -> Tensor:
+        return compare.gt(self, other)
+
+    def ge(self, other: Any) -> Tensor:
+        return compare.ge(self, other)
+
+    def lt(self, other: Any) -> Tensor:
+        return compare.lt(self, other)
+
+    def le(self, other: Any) -> Tensor:
+        return compare.le(self, other)
+
+    def isnan(self) -> Tensor:
+        return compare.isnan(self)
+
+    def isinf(self) -> Tensor:
+        return compare.isinf(self)
+
+    def isfinite(self) -> Tensor:
+        return compare.isfinite(self)
+
+    def all(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+        return compare.all(self, dim, keepdim)
+
+    def any(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+        return compare.any(self, dim, keepdim)
+
+    def isclose(self, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
+        return compare.isclose(self, other, rtol, atol, equal_nan)
+
+    def allclose(self, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+        return compare.allclose(self, other, rtol, atol, equal_nan)
+
+    def equal(self, other: Tensor) -> bool:
+        return compare.equal(self, other)
+
+    def unique(self, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False,
+               dim: int | None = None) -> Any:  # fmt: skip
+        return compare.unique(self, sorted, return_inverse, return_counts, dim)
+
+    # --- new tensors like this one: same dtype and device unless given
+
+    def _new(self, host: numpy.ndarray, device: Any, requires_grad: bool) -> Tensor:
+        t = Tensor(backend.to_device(host, backend.as_device(device) if device is not None else self.device))
+        return t.requires_grad_(requires_grad) if requires_grad else t
+
+    def new_full(self, size: Sequence[int], fill_value: Any, dtype: Any = None, device: Any = None,
+                 requires_grad: bool = False) -> Tensor:  # fmt: skip
+        return self._new(numpy.full(tuple(size), fill_value, dtype=dtype or self.dtype), device, requires_grad)
+
+    def new_zeros(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+        return self.new_full(ops.arguments.shape_args(size), 0, dtype, device, requires_grad)
+
+    def new_ones(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+        return self.new_full(ops.arguments.shape_args(size), 1, dtype, device, requires_grad)
+
+    def new_tensor(self, data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+        """A copy of ``data`` (numbers, lists, arrays, a tensor) with this tensor's dtype and device by default."""
+        host = numpy.array(backend.to_device(data_of(data), backend.CPU), dtype=dtype or self.dtype)
+        return self._new(host, device, requires_grad)
+
+    # --- random draws, and in-place fills (through _inplace, so versions count and graphs are protected)
+
+    def _draw(self, op: str, generator: Any, draw: str) -> Any:
+        """Standard draws (``"uniform"`` or ``"normal"``) of this tensor's shape, on its device."""
+        if not backend.is_floating(self.dtype):
+            raise TypeError(f"{op}: random draws need a floating-point tensor, not dtype {self.dtype}")
+        gen = sampling.generator_on(generator, self.device)
+        dtype = self.dtype if self.dtype in (backend.float32, backend.float64) else backend.float32
+        return getattr(gen, draw)(self.shape, dtype)
+
+    def uniform_(self, a: float = 0.0, b: float = 1.0, generator: Any = None) -> Tensor:
+        """Fill with draws from the uniform distribution on [a, b)."""
+        if a > b:
+            raise RuntimeError(f"uniform_: needs a <= b for the range [a, b), got a={a}, b={b}")
+        u = self._draw("uniform_", generator, "uniform")
+        return self._inplace("uniform_", a + (b - a) * u, lambda d, v: operator.setitem(d, ..., v))
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0, generator: Any = None) -> Tensor:
+        """Fill with draws from the normal distribution N(mean, std^2)."""
+        if std < 0:
+            raise RuntimeError(f"normal_: std must be >= 0, got {std}")
+        z = self._draw("normal_", generator, "normal")
+        return self._inplace("normal_", mean + std * z, lambda d, v: operator.setitem(d, ..., v))
+
+    def bernoulli(self, generator: Any = None) -> Tensor:
+        """1 with probability ``self``, else 0, per element (see :func:`ops.sampling.bernoulli`)."""
+        return sampling.bernoulli(self, generator)
+
+    def multinomial(self, num_samples: int, replacement: bool = False, generator: Any = None) -> Tensor:
+        """Category indices drawn with the weights in ``self``'s rows (see :func:`ops.sampling.multinomial`)."""
+        return sampling.multinomial(self, num_samples, replacement, generator)
+
+    def masked_fill_(self, mask: Any, value: float) -> Tensor:
+        """``value`` wherever ``mask`` is True, in place (the mask is checked as by :meth:`masked_fill`)."""
+        filled = ops.masked_fill(self.detach(), mask, value)
+        return self._inplace("masked_fill_", filled, lambda d, v: operator.setitem(d, ..., v))
 
 
 # ----------------------------------------------------------------------------- helpers shared by the engine
@@ -518,3 +642,4 @@ def index_data(index: Any) -> Any:
 # Tensor's methods call autograd and the ops, which build on Tensor: they are imported
 # here, at the end, once Tensor exists (autograd.py does the same with Tensor).
 from tinyllm import autograd, ops  # noqa: E402
+from tinyllm.ops import compare, sampling  # noqa: E402

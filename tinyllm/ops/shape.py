@@ -1,4 +1,4 @@
-"""Shape ops: reshape, permute, expand, cat, stack, and indexing.
+"""Shape ops: reshape and view, permute, expand, cat, stack, and indexing.
 
 None of these computes anything new; each moves elements around. So each
 backward moves the gradient back the same way: reshape it back, permute it by
@@ -37,13 +37,42 @@ class Reshape(Function):
 
 
 def reshape(x: Tensor, *shape: Any) -> Tensor:
-    shape = shape_args(shape)
+    """``x`` with a new shape: a view of its memory where the strides allow one, else a copy."""
+    return Reshape.apply(x, shape=checked_shape(x, shape_args(shape), "reshape"))
+
+
+def checked_shape(x: Tensor, shape: tuple[int, ...], op: str) -> tuple[int, ...]:
+    """``shape`` with its -1 (if any) worked out, or a ValueError if it does not hold ``x``'s elements."""
     known = int(numpy.prod([n for n in shape if n != -1]))
     free = shape.count(-1)
     size = x.data.size
     if free > 1 or (free == 0 and known != size) or (free == 1 and (known == 0 or size % known)):
-        raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} ({size} elements) into {shape}")
-    return Reshape.apply(x, shape=shape)
+        raise ValueError(f"{op}: cannot reshape a tensor of shape {x.shape} ({size} elements) into {shape}")
+    return tuple(size // known if n == -1 else n for n in shape)
+
+
+def view(x: Tensor, *shape: Any) -> Tensor:
+    """``x`` with a new shape, sharing its memory, or a RuntimeError if no view can: PyTorch's rule.
+
+    A view reads the same memory through new strides, which exist when each new
+    dimension either lies inside one old dimension or joins old dimensions that sit
+    back to back in memory. After ``transpose`` the rows no longer sit back to back,
+    so ``x.transpose(0, 1).view(-1)`` has no strides to read it with and raises;
+    ``reshape`` copies instead, and ``contiguous().view(...)`` copies first.
+    (Deliberate difference: a shape that does not hold the elements raises ValueError,
+    as tinyllm's ``reshape`` does, where PyTorch raises RuntimeError.)
+    """
+    shape = checked_shape(x, shape_args(shape), "view")
+    alias = x.data.view()
+    try:
+        alias.shape = shape  # NumPy and CuPy refuse to set a shape that needs a copy
+    except AttributeError:
+        raise RuntimeError(
+            f"view: size {shape} is not compatible with the input's size {x.shape} and stride "
+            f"{tuple(n // x.data.itemsize for n in x.data.strides)} (a dimension would span memory that is "
+            "not back to back); use .reshape(...) instead, which copies"
+        ) from None
+    return Reshape.apply(x, shape=shape)  # reshape returns a view whenever one exists, as here
 
 
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
