@@ -14,7 +14,7 @@ their gradients. ``Tensor``'s methods and operators call these.
 - :mod:`~tinyllm.ops.linalg`: matmul, linear, mm, bmm, dot, outer, tril, triu, diag
 - :mod:`~tinyllm.ops.einsum`: einsum
 - :mod:`~tinyllm.ops.index`: embedding lookup
-- :mod:`~tinyllm.ops.gather`: gather, scatter, scatter_add, index_select
+- :mod:`~tinyllm.ops.gather_scatter`: gather, scatter, scatter_add, index_select
 - :mod:`~tinyllm.ops.sorting`: sort, argsort, topk
 - :mod:`~tinyllm.ops.softmax`: softmax, log_softmax, logsumexp
 - :mod:`~tinyllm.ops.copy`: clone, dtype and device conversion
@@ -47,7 +47,7 @@ from tinyllm.ops.elementwise import (
     tanh,
     where,
 )
-from tinyllm.ops.gather import gather, index_select, scatter, scatter_add
+from tinyllm.ops.gather_scatter import gather, index_select, scatter, scatter_add
 from tinyllm.ops.index import embedding
 from tinyllm.ops.linalg import bmm, diag, dot, linear, matmul, mm, outer, tril, triu
 from tinyllm.ops.pointwise import ceil, cos, erf, floor, log1p, round, rsqrt, sign, sin, square

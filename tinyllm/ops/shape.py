@@ -100,7 +100,7 @@ def t(x: Tensor) -> Tensor:
     """The transpose of a matrix; a vector or a 0-d tensor comes back as it is (PyTorch's ``t``)."""
     if x.ndim > 2:
         raise ValueError(f"t: expects a tensor with at most 2 dimensions, got shape {x.shape}; use transpose")
-    return x if x.ndim < 2 else transpose(x, 0, 1)
+    return Permute.apply(x, dims=tuple(reversed(range(x.ndim))))
 
 
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
@@ -249,7 +249,7 @@ class Flip(Function):
 
     def forward(self, x: Any, axes: tuple[int, ...]) -> Any:
         self.axes = axes
-        return get_array_module(x).flip(x, axes)
+        return get_array_module(x).flip(x, axes).copy()  # NumPy's flip is a view
 
     def backward(self, gy: Any) -> Any:
         return get_array_module(gy).flip(gy, self.axes)

@@ -1,7 +1,7 @@
 """Putting elements in order: sort, argsort and topk.
 
 The order itself (the indices) is a discrete choice with no gradient; the values
-are the input read at those indices, a :func:`~tinyllm.ops.gather.gather`, so
+are the input read at those indices, a :func:`~tinyllm.ops.gather_scatter.gather`, so
 autograd sends each value's gradient back to the element it came from.
 
 Sorts here are stable: equal elements keep their order (PyTorch promises that only
@@ -16,7 +16,7 @@ from typing import Any
 from tinyllm import backend
 from tinyllm.backend import get_array_module
 from tinyllm.ops.arguments import dim_index
-from tinyllm.ops.gather import as_1d, gather
+from tinyllm.ops.gather_scatter import as_1d, gather
 from tinyllm.tensor import Tensor, from_array
 
 Sorted = namedtuple("Sorted", ["values", "indices"])

@@ -33,10 +33,11 @@ def along_axis(index: Any, axis: int) -> tuple[Any, ...]:
 def check_index(x: Tensor, dim: int, index: Any, op: str, src: Tensor | None = None) -> int:
     """PyTorch's rules for gather and scatter, checked on tensors of at least 1 dim: an int64
     ``index`` with x's number of dims, no larger than x outside ``dim`` (nor than ``src``
-    anywhere), its values inside [-n, n) for the n places along ``dim``. Returns ``dim`` made
-    non-negative."""
+    anywhere), on x's device, its values inside [0, n) for the n places along ``dim``. Returns
+    ``dim`` made non-negative."""
     if not isinstance(index, Tensor) or index.dtype != backend.int64:
         raise TypeError(f"{op}: index must be an int64 tensor, got {getattr(index, 'dtype', type(index).__name__)}")
+    backend.check_same_device([x.data, index.data], op)
     d = dim_index(dim, x.ndim, op)
     if index.ndim != x.ndim:
         raise ValueError(f"{op}: index has {index.ndim} dims but the input has {x.ndim}; they must have the same")
@@ -165,6 +166,7 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
 
     def apply(x: Tensor) -> Tensor:
         d = dim_index(dim, x.ndim, "index_select")
+        backend.check_same_device([x.data, index.data], "index_select")
         check_range(index, x.shape[d], d, "index_select")
         return IndexSelect.apply(x, index=index.data.reshape(-1), axis=d)
 
