@@ -37,7 +37,7 @@ def order(a: Any, axis: int, descending: bool) -> Any:
     return (n - 1 - xp.flip(backwards, axis)).astype(backend.int64)
 
 
-def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+def argsort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:
     """The indices (int64) that sort ``input`` along ``dim``; no gradient. Always stable."""
 
     def apply(x: Tensor) -> Tensor:
@@ -46,7 +46,7 @@ def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool
     return as_1d(apply, input)
 
 
-def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Any:
+def sort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Any:
     """``(values, indices)``: ``input`` sorted along ``dim``, and where each value was.
     The gradient of the values goes back to the elements they came from. Always stable."""
     d = dim_index(dim, max(input.ndim, 1), "sort")
