@@ -84,6 +84,18 @@ def test_methods_with_another_tensor_match_torch(torch: Any) -> None:
     _assert_same(x.topk(2, dim=0), tx.topk(2, dim=0))
 
 
+def test_0d_inputs_are_read_as_one_element_as_in_torch(torch: Any) -> None:
+    x, tx = _pair(torch, numpy.array(3.0))
+    i, ti = _pair(torch, numpy.array([0, 0]))
+    _assert_same(tl.gather(x, 0, i), torch.gather(tx, 0, ti))
+    _assert_same(tl.index_select(x, -1, i[0]), torch.index_select(tx, -1, ti[0]))
+    _assert_same(tl.topk(x, 1), torch.topk(tx, 1))
+    _assert_same(tl.cumsum(x, -1), torch.cumsum(tx, -1))
+    _assert_same(tl.prod(x, 0), torch.prod(tx, 0))
+    with pytest.raises(IndexError, match="a 0-d input takes an index of one value, got 2"):
+        tl.index_select(x, 0, i)
+
+
 @pytest.mark.parametrize("descending", [False, True])
 @pytest.mark.parametrize("dim", [0, -1])
 def test_argsort_matches_torchs_stable_sort_with_ties(dim: int, descending: bool, torch: Any) -> None:

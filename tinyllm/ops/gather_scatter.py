@@ -55,13 +55,13 @@ def check_range(index: Tensor, n: int, dim: int, op: str) -> None:
         raise IndexError(f"{op}: index values must lie in [0, {n}) for dim {dim} of size {n}")
 
 
-def as_1d(op: Any, input: Tensor, *tensors: Any) -> Tensor:
+def as_1d(op: Any, input: Tensor, *tensors: Any, shape: tuple[int, ...] = ()) -> Any:
     """``op(input, *tensors)``, where a 0-d ``input`` (PyTorch accepts one, with dim 0 or -1)
-    is treated as a 1-element tensor, with its 0-d companions, and the result made 0-d again."""
+    is treated as a 1-element tensor, with its 0-d companions, and the result given ``shape``."""
     if input.ndim > 0:
         return op(input, *tensors)
     ones = (t.reshape(1) if isinstance(t, Tensor) and t.ndim == 0 else t for t in tensors)
-    return op(input.reshape(1), *ones).reshape(())
+    return op(input.reshape(1), *ones).reshape(shape)
 
 
 class Gather(Function):
@@ -83,7 +83,7 @@ def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:
     def apply(x: Tensor, i: Tensor) -> Tensor:
         return Gather.apply(x, index=i.data, axis=check_index(x, dim, i, "gather"))
 
-    return as_1d(apply, input, index)
+    return as_1d(apply, input, index, shape=index.shape)
 
 
 class Scatter(Function):
@@ -163,6 +163,9 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     """The entries of ``input`` at ``index`` (an int64 tensor of 1 or 0 dims) along ``dim``."""
     if not isinstance(index, Tensor) or index.dtype.kind not in "iu" or index.ndim > 1:
         raise TypeError(f"index_select: index must be an integer tensor of 1 or 0 dims, got {index!r}")
+
+    if input.ndim == 0 and index.numel() != 1:
+        raise IndexError(f"index_select: a 0-d input takes an index of one value, got {index.numel()}")
 
     def apply(x: Tensor) -> Tensor:
         d = dim_index(dim, x.ndim, "index_select")
