@@ -163,7 +163,6 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     """The entries of ``input`` at ``index`` (an int64 tensor of 1 or 0 dims) along ``dim``."""
     if not isinstance(index, Tensor) or index.dtype.kind not in "iu" or index.ndim > 1:
         raise TypeError(f"index_select: index must be an integer tensor of 1 or 0 dims, got {index!r}")
-
     if input.ndim == 0 and index.numel() != 1:
         raise IndexError(f"index_select: a 0-d input takes an index of one value, got {index.numel()}")
 
