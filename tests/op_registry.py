@@ -36,7 +36,7 @@ Shape = tuple[int, ...]
 KINK_MARGIN = 0.1
 
 #: Public ops that return no gradient (integer results): the registry has no spec for them.
-NOT_DIFFERENTIABLE = ("argmax", "argmin")
+NOT_DIFFERENTIABLE = ("argmax", "argmin", "argsort")
 
 #: Function classes that only a GPU machine can apply, and why; every other Function
 #: subclass in tinyllm.ops must be applied by some sample.
@@ -259,6 +259,20 @@ def _torch_gelu(torch: Any, x: Any, approximate: str = "none") -> Any:
 def _torch_squeeze(torch: Any, x: Any, dim: int | None = None) -> Any:
     return x.squeeze() if dim is None else x.squeeze(dim)
 
+
+def _pair_samples() -> tuple[Sample, ...]:
+    """The broadcasting cases of a binary op on two tensors."""
+    return (
+        sample((3, 4), (3, 4)),
+        sample((3, 4), (4,)),
+        sample((2, 1, 4), (3, 1)),
+        sample((), (3, 4)),
+        sample((3, 4), Float((1, 4), requires_grad=False)),
+    )
+
+
+#: Where floor and ceil jump, inside the default input range [-2, 2].
+_INTEGERS = (-2.0, -1.0, 0.0, 1.0, 2.0)
 
 _ALL = slice(None)
 
@@ -538,6 +552,188 @@ SPECS: tuple[OpSpec, ...] = (
         "to_device",
         sample((3, 4), device=backend.CPU),
         torch_fn=lambda torch, x, device: x.to(str(device)),
+    ),
+    # --- more elementwise functions
+    *(spec(name, *_pair_samples(), sample((3, 4), (3, 4), on_kinks=True)) for name in ("maximum", "minimum")),
+    spec("clip", sample((3, 4), min=-0.5, max=0.5, kinks=(-0.5, 0.5)), sample((3, 4), min=0.0, max=1.0, on_kinks=True)),
+    spec("log1p", sample(Float((3, 4), -0.5, 2.0)), sample(positive())),
+    spec("rsqrt", sample(positive(3, 4)), sample(positive())),
+    spec("square", sample((3, 4)), sample(())),
+    spec("sin", sample(Float((3, 4), -4.0, 4.0)), sample(())),
+    spec("cos", sample(Float((3, 4), -4.0, 4.0)), sample(())),
+    spec("erf", sample(Float((3, 4), -3.0, 3.0)), sample(())),
+    spec("sign", sample((3, 4), kinks=(0.0,)), sample((), kinks=(0.0,))),
+    spec("floor", sample((3, 4), kinks=_INTEGERS), sample((), kinks=_INTEGERS)),
+    spec("ceil", sample((3, 4), kinks=_INTEGERS), sample((), kinks=_INTEGERS)),
+    spec(
+        "round",
+        sample((3, 4), kinks=(-1.5, -0.5, 0.5, 1.5)),
+        sample(Float((2, 3), 0.11, 0.14), decimals=1),
+        sample((), kinks=(-1.5, -0.5, 0.5, 1.5)),
+    ),
+    # --- more reductions and running ops
+    spec(
+        "std",
+        sample((3, 4), dim=1, correction=0),
+        sample((3, 4), dim=-2, keepdim=True),
+        sample((2, 3, 4), dim=(0, 2)),
+        sample((3, 4)),
+    ),
+    spec(
+        "prod",
+        sample((3, 4)),
+        sample((3, 4), dim=1),
+        sample((2, 3, 4), dim=-1, keepdim=True),
+        sample(()),
+        sample((), dim=0),
+        # {0, 1} inputs: slices with no zero, one zero and several (prod is linear in each input)
+        sample((6, 4), dim=1, on_kinks=True),
+        sample((2, 3), on_kinks=True),
+    ),
+    spec(
+        "norm",
+        sample((3, 4)),
+        sample((3, 4), p=2, dim=1),
+        sample((3, 4), p=1, dim=0, keepdim=True, kinks=(0.0,)),
+        sample((2, 3, 4), p=3, dim=(-1, 0)),
+        sample((3, 4), p=numpy.inf, dim=1, distinct=True),
+        sample((3, 4), p=-numpy.inf, distinct=True),
+        sample((3, 4), p="fro", dim=(0, 1), keepdim=True),
+        sample((6, 2), p=2, dim=1, on_kinks=True),  # rows of zeros: gradient 0 there, as in PyTorch
+    ),
+    spec("cumsum", sample((3, 4), dim=1), sample((2, 3, 4), dim=-3), sample((5,), dim=-1), sample((), dim=0)),
+    spec(
+        "cumprod",
+        sample((3, 4), dim=1),
+        sample((2, 3, 4), dim=-2),
+        sample((), dim=0),
+        sample((5, 6), dim=1, on_kinks=True),  # zeros: none, one and several per row
+        sample((6, 3), dim=0, on_kinks=True),
+    ),
+    # --- more products, triangles and diagonals
+    spec("mm", sample((3, 4), (4, 2)), sample((1, 3), Float((3, 2), requires_grad=False))),
+    spec("bmm", sample((2, 3, 4), (2, 4, 5)), sample((1, 2, 2), (1, 2, 3))),
+    spec("dot", sample((4,), (4,)), sample((1,), Float((1,), requires_grad=False))),
+    spec("outer", sample((3,), (4,)), sample((1,), (2,))),
+    spec(
+        "einsum",
+        *(
+            sample(*shapes, equation=eq)
+            for eq, shapes in (
+                ("ij,jk->ik", ((3, 4), (4, 2))),
+                ("ij,jk", ((3, 4), (4, 2))),
+                ("ij->i", ((3, 4),)),
+                ("ij->ji", ((3, 4),)),
+                ("ii->", ((3, 3),)),
+                ("ii->i", ((3, 3),)),
+                ("iij->j", ((2, 2, 3),)),
+                ("bij,bjk->bik", ((2, 3, 4), (2, 4, 2))),
+                ("i,j->ij", ((3,), (2,))),
+                ("ij,ij->", ((3, 4), (3, 4))),
+                ("ij,jk,kl->il", ((2, 3), (3, 4), (4, 2))),
+                ("bhtd, bhsd -> bhts", ((2, 2, 3, 4), (2, 2, 5, 4))),
+            )
+        ),
+        sample((3, 4), Float((4,), requires_grad=False), equation="ij,j->i"),
+        fn=lambda *xs, equation: ops.einsum(equation, *xs),
+        torch_fn=lambda torch, *xs, equation: torch.einsum(equation, *xs),
+    ),
+    spec(
+        "tril", sample((3, 4)), sample((4, 3), diagonal=-1), sample((2, 3, 3), diagonal=1), sample((3, 4), diagonal=5)
+    ),
+    spec(
+        "triu", sample((3, 4)), sample((4, 3), diagonal=-1), sample((2, 3, 3), diagonal=1), sample((3, 4), diagonal=-5)
+    ),
+    spec(
+        "diag",
+        sample((3,)),
+        sample((3,), diagonal=1),
+        sample((3,), diagonal=-2),
+        sample((3, 4)),
+        sample((3, 4), diagonal=2),
+        sample((4, 3), diagonal=-1),
+    ),
+    # --- more shapes
+    spec("t", sample((3, 4)), sample((3,)), sample(())),
+    spec(
+        "concat",
+        sample((2, 3), (1, 3), dim=0),
+        sample((2, 1), (2, 3), dim=-1),
+        fn=lambda *xs, dim: ops.concat(xs, dim),
+        torch_fn=lambda torch, *xs, dim: torch.concat(xs, dim),
+    ),
+    spec(
+        "chunk",
+        sample((5, 3), 3),
+        sample((6, 2), 4, dim=0),
+        sample((3, 4), 2, dim=-1),
+        sample((2, 3), 5, dim=1),
+    ),
+    spec("unbind", sample((3, 4)), sample((2, 3, 4), dim=-1), sample((3, 2), dim=1)),
+    spec(
+        "flip", sample((3, 4), dims=(0,)), sample((2, 3, 4), dims=(-1, 0)), sample((3,), dims=[0]), sample((), dims=())
+    ),
+    spec(
+        "repeat",
+        sample((2, 3), sizes=(2, 1)),
+        sample((2, 3), sizes=(1, 2, 3)),
+        sample((3,), sizes=(2, 2)),
+        sample((), sizes=(2,)),
+        sample((2, 3), sizes=(1, 1)),
+        fn=lambda x, sizes: ops.repeat(x, sizes),
+        torch_fn=lambda torch, x, sizes: x.repeat(sizes),
+    ),
+    # --- reading and writing by index
+    spec(
+        "gather",
+        sample((3, 4), 1, Index(((0, 1), (3, 3), (1, 0)))),
+        sample((3, 4), -2, Index(((0, 2, 2, 1),))),
+        sample((2, 3, 4), 2, Index((((3, 0), (1, 1)), ((2, 2), (0, 3))))),
+        sample((4, 2), 0, Index(((3, 0), (3, 0), (1, 1)))),
+        sample((), 0, Index(0)),
+    ),
+    # PyTorch's backward fails for a src larger than index (tinyllm gives 0 beyond); such srcs need no grad here
+    spec(
+        "scatter",
+        sample((3, 4), 1, Index(((0, 1), (3, 2), (1, 0))), (3, 2)),
+        sample((3, 4), 0, Index(((0, 2, 1),)), Float((2, 4), requires_grad=False)),
+        sample((2, 3), -1, Index(((2,), (0,))), (2, 1)),
+        sample((3, 4), 1, Index(((0,), (2,), (3,))), 1.5),
+        sample((), 0, Index(0), ()),
+    ),
+    spec(
+        "scatter_add",
+        sample((3, 4), 1, Index(((0, 0), (3, 3), (1, 0))), (3, 2)),
+        sample((3, 4), 0, Index(((0, 0, 2, 2), (0, 1, 2, 0))), (2, 4)),
+        sample((2, 3), -1, Index(((2, 2, 2), (0, 1, 0))), (2, 3)),
+        sample((2, 3), 1, Index(((2,), (0,))), Float((2, 5), requires_grad=False)),
+        sample((3, 4), 1, Index(((0, 0), (1, 1), (2, 3))), Float((3, 2), requires_grad=False)),
+    ),
+    spec(
+        "index_select",
+        sample((4, 3), 0, Index((0, 2, 2))),
+        sample((3, 4), -1, Index((3, 0))),
+        sample((2, 3, 4), 1, Index(1)),
+        sample((5,), 0, Index((4, 4, 0))),
+    ),
+    # --- sorting
+    spec(
+        "sort",
+        sample((3, 4), distinct=True),
+        sample((3, 4), dim=0, descending=True, distinct=True),
+        sample((2, 3, 4), dim=-2, distinct=True),
+        sample((), distinct=True),
+        # ties: a stable sort keeps them in order, so the indices (and the gradient) are determined
+        sample((4, 6), dim=1, stable=True, on_kinks=True),
+        sample((4, 6), dim=0, descending=True, stable=True, on_kinks=True),
+    ),
+    spec(
+        "topk",
+        sample((3, 5), 2, distinct=True),
+        sample((3, 5), 3, dim=0, largest=False, distinct=True),
+        sample((2, 3, 4), 1, dim=-2, distinct=True),
+        sample((3, 4), 4, dim=1, distinct=True),
+        sample((3, 4), 0, distinct=True),
     ),
 )
 

@@ -10,8 +10,8 @@ chars = sorted(list(set(text)))
 vocab_size = len(chars)
 stoi = {ch: i for i, ch in enumerate(chars)}
 itos = {i: ch for i, ch in enumerate(chars)}
-encode = lambda s: [stoi[c] for c in s]  # noqa: E731
-decode = lambda l: "".join([itos[i] for i in l])  # noqa: E731, E741
+encode = lambda s: [stoi[c] for c in s]
+decode = lambda l: "".join([itos[i] for i in l])
 
 data = torch.tensor(encode(text), dtype=torch.long)
 n = int(0.9 * len(data))

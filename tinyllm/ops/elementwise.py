@@ -1,4 +1,4 @@
-"""Elementwise ops: arithmetic, activations, clamp, where.
+"""Elementwise ops: arithmetic, activations, clamp, maximum and minimum, where.
 
 Binary ops broadcast like NumPy (and PyTorch): shapes are aligned from the
 right and size-1 dimensions stretch. The backward pass undoes the stretching
@@ -376,6 +376,45 @@ def clamp(x: Tensor, min: float | None = None, max: float | None = None) -> Tens
     if min is None and max is None:
         raise ValueError("clamp: give min, max or both")
     return Clamp.apply(x, lo=min, hi=max)
+
+
+clip = clamp  # PyTorch's alias
+
+
+class Maximum(Function):
+    """y = max(a, b) elementwise (broadcast);  dy/da = 1 where a > b, 0 where a < b, and 1/2 at
+    a tie, where PyTorch splits the gradient between the two equally (dy/db the mirror image)."""
+
+    def forward(self, a: Any, b: Any, pick: str) -> Any:
+        xp = get_array_module(a)
+        self.shapes = a.shape, b.shape
+        y = getattr(xp, pick)(a, b)
+        wins = a > b if pick == "maximum" else a < b
+        self.share_a = xp.where(a == b, 0.5, wins).astype(y.dtype)
+        return y
+
+    def backward(self, gy: Any) -> tuple[Any, Any]:
+        sa, sb = self.shapes
+        ga = gy * self.share_a
+        gb = unbroadcast(gy - ga, sb) if self.needs_grad(1) else None
+        return unbroadcast(ga, sa), gb
+
+
+def _both_tensors(a: Any, b: Any, op: str) -> tuple[Tensor, Tensor]:
+    """Two tensor operands, as PyTorch's maximum and minimum require (no Python numbers)."""
+    if not isinstance(a, Tensor) or not isinstance(b, Tensor):
+        raise TypeError(f"{op}: both arguments must be tensors, got {type(a).__name__} and {type(b).__name__}")
+    return operands(a, b, op)
+
+
+def maximum(a: Tensor, b: Tensor) -> Tensor:
+    """The larger of ``a`` and ``b`` elementwise (they broadcast); a tie splits the gradient in half."""
+    return Maximum.apply(*_both_tensors(a, b, "maximum"), pick="maximum")
+
+
+def minimum(a: Tensor, b: Tensor) -> Tensor:
+    """The smaller of ``a`` and ``b`` elementwise (they broadcast); a tie splits the gradient in half."""
+    return Maximum.apply(*_both_tensors(a, b, "minimum"), pick="minimum")
 
 
 class Where(Function):

@@ -1,4 +1,4 @@
-"""Reductions: sum, mean, max and min.
+"""Reductions: sum, mean, var and std, prod, norm, max and min.
 
 A reduction's backward spreads each output gradient back over the elements it
 summarised. ``keepdim=False`` removed the reduced axes, so the gradient first
@@ -86,6 +86,100 @@ def var(
     n = x.numel() if axes is None else int(numpy.prod([x.shape[d] for d in axes]))
     centered = x - mean(x, axes, keepdim=True)
     return sum(centered * centered, axes, keepdim) / builtins.max(n - correction, 0)
+
+
+def std(x: Tensor, dim: int | Sequence[int] | None = None, correction: int = 1, keepdim: bool = False) -> Tensor:
+    """Standard deviation, the square root of :func:`var` (same arguments)."""
+    return var(x, dim, correction, keepdim).sqrt()
+
+
+class Prod(Function):
+    """y = product of x over ``axes``;  dy/dx_i = product of the other elements.
+
+    That is y / x_i where no element is zero. With zeros, dividing would give 0/0, so
+    the rule is used as it reads: with one zero in a slice, only that element gets a
+    gradient (the product of the rest); with two or more, every product of the others
+    holds a zero, and the whole slice gets 0. PyTorch gives the same.
+    """
+
+    def forward(self, x: Any, axes: Axes, keepdim: bool) -> Any:
+        self.x, self.axes, self.keepdim = x, axes, keepdim
+        return x.prod(axis=axes, keepdims=keepdim)
+
+    def backward(self, gy: Any) -> Any:
+        x, axes = self.x, self.axes
+        xp = get_array_module(x)
+        g = restore_axes(gy, axes, x.ndim, self.keepdim)
+        zero = x == 0
+        nonzero = xp.where(zero, 1, x)  # the zeros left out of the product
+        zeros = zero.sum(axis=axes, keepdims=True)
+        others = nonzero.prod(axis=axes, keepdims=True)
+        d = xp.where(zeros == 0, others / nonzero, xp.where((zeros == 1) & zero, others, 0))
+        return g * d
+
+
+def prod(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    """The product of all elements, or of those along ``dim`` (one dim, as in PyTorch)."""
+    if dim is None or x.ndim == 0:  # a 0-d tensor accepts dim 0 or -1, as in PyTorch
+        if dim is not None:
+            dim_index(dim, 1, "prod")
+        return Prod.apply(x, axes=None, keepdim=keepdim)
+    return Prod.apply(x, axes=(dim_index(dim, x.ndim, "prod"),), keepdim=keepdim)
+
+
+class VectorNorm(Function):
+    """y = (sum |x_i|^p)^(1/p) over ``axes``, for p > 0;
+    dy/dx_i = sign(x_i) (|x_i| / y)^(p-1), and 0 where y = 0 (PyTorch's choice: the
+    norm has no derivative at the origin, and 0 is a subgradient).
+    """
+
+    def forward(self, x: Any, axes: Axes, keepdim: bool, p: float) -> Any:
+        xp = get_array_module(x)
+        self.x, self.axes, self.keepdim, self.p = x, axes, keepdim, p
+        if p == 2:
+            y = xp.sqrt((x * x).sum(axis=axes, keepdims=True))
+        elif p == 1:
+            y = xp.abs(x).sum(axis=axes, keepdims=True)
+        else:
+            y = (xp.abs(x) ** p).sum(axis=axes, keepdims=True) ** (1 / p)
+        self.y = y
+        return y if keepdim else y.reshape(()) if axes is None else y.squeeze(axes)
+
+    def backward(self, gy: Any) -> Any:
+        x, y, p = self.x, self.y, self.p
+        xp = get_array_module(x)
+        g = restore_axes(gy, self.axes, x.ndim, self.keepdim)
+        safe_y = xp.where(y == 0, 1, y)
+        if p == 2:
+            d = x / safe_y
+        elif p == 1:
+            d = xp.sign(x)
+        else:
+            d = xp.sign(x) * (xp.abs(x) / safe_y) ** (p - 1)
+        return g * xp.where(y == 0, 0, d)
+
+
+def norm(x: Tensor, p: float | str = "fro", dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+    """The vector p-norm of all elements, or of those along ``dim``.
+
+    ``p``: ``"fro"`` (PyTorch's default) and 2 give sqrt(sum x^2); 1 sums |x|; ``inf`` and
+    ``-inf`` take the largest and smallest |x| (ties share the gradient, as in
+    ``amax``); any other p > 0 gives (sum |x|^p)^(1/p). At the origin the gradient is
+    0, as in PyTorch. Matrix norms (``"nuc"``, or p = 2 meaning the spectral norm) are
+    not provided: with a ``dim`` of two axes this is still the vector norm over them,
+    which is what ``torch.norm`` computes for every p but ``"nuc"``.
+    """
+    require_floating(x, "norm")
+    axes = reduce_dims(dim, x.ndim, "norm")
+    if p == "fro":
+        p = 2
+    if p == numpy.inf:
+        return amax(x.abs(), axes, keepdim)
+    if p == -numpy.inf:
+        return amin(x.abs(), axes, keepdim)
+    if isinstance(p, str) or not p > 0:
+        raise ValueError(f"norm: p must be 'fro', inf, -inf or a number > 0, got {p!r}")
+    return VectorNorm.apply(x, axes=axes, keepdim=keepdim, p=float(p))
 
 
 class AMax(Function):

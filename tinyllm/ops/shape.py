@@ -1,4 +1,4 @@
-"""Shape ops: reshape and view, permute, expand, cat, stack, and indexing.
+"""Shape ops: reshape and view, permute, expand, cat, stack, split and chunk, unbind, flip, repeat, indexing.
 
 None of these computes anything new; each moves elements around. So each
 backward moves the gradient back the same way: reshape it back, permute it by
@@ -79,6 +79,8 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     if x.ndim == 0:
         return reshape(x, 1)
     s, e = dim_index(start_dim, x.ndim, "flatten"), dim_index(end_dim, x.ndim, "flatten")
+    if s > e:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} (tensor of shape {x.shape})")
     return reshape(x, *x.shape[:s], -1, *x.shape[e + 1 :])
 
 
@@ -121,6 +123,13 @@ def permute(x: Tensor, *dims: Any) -> Tensor:
     if sorted(dims) != list(range(x.ndim)):
         raise ValueError(f"permute: dims {dims} are not a permutation of the {x.ndim} axes")
     return Permute.apply(x, dims=dims)
+
+
+def t(x: Tensor) -> Tensor:
+    """The transpose of a matrix; a vector or a 0-d tensor comes back as it is (PyTorch's ``t``)."""
+    if x.ndim > 2:
+        raise ValueError(f"t: expects a tensor with at most 2 dimensions, got shape {x.shape}; use transpose")
+    return Permute.apply(x, dims=tuple(reversed(range(x.ndim))))
 
 
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
@@ -207,6 +216,9 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     return Stack.apply(*tensors, dim=dim_index(dim, tensors[0].ndim + 1, "stack"))
 
 
+concat = cat  # PyTorch's alias
+
+
 def split(x: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
     """Cut ``x`` along ``dim`` into pieces of ``split_size`` (the last may be smaller) or of the given sizes."""
     d = dim_index(dim, x.ndim, "split")
@@ -225,6 +237,85 @@ def split(x: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0) 
         pieces.append(getitem(x, index))
         start += size
     return tuple(pieces)
+
+
+def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+    """Cut ``x`` along ``dim`` into ``chunks`` pieces of ceil(n / chunks) (PyTorch's sizes): the
+    last is smaller, and there may be fewer pieces than asked (5 into 4 gives 2, 2, 1)."""
+    if chunks <= 0:
+        raise ValueError(f"chunk: chunks must be positive, got {chunks}")
+    n = x.shape[dim_index(dim, x.ndim, "chunk")]
+    size = -(-n // chunks)
+    return split(x, size if size else [0] * chunks, dim)
+
+
+class Unbind(Function):
+    """ys = the slices of x along ``axis``, one tensor each;  dx = the slices' gradients stacked
+    (zeros for a slice that was not used)."""
+
+    def forward(self, x: Any, axis: int) -> tuple[Any, ...]:
+        self.shape, self.axis = x.shape, axis
+        return tuple(get_array_module(x).moveaxis(x, axis, 0))
+
+    def backward(self, *gys: Any) -> Any:
+        used = next(g for g in gys if g is not None)
+        xp = get_array_module(used)
+        gx = xp.zeros(self.shape, dtype=used.dtype)
+        rows = xp.moveaxis(gx, self.axis, 0)  # a view: writing a row writes gx
+        for i, g in enumerate(gys):
+            if g is not None:
+                rows[i] = g
+        return gx
+
+
+def unbind(x: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
+    """The slices of ``x`` along ``dim``, without that dim: ``x[0], x[1], ...`` for dim 0."""
+    return Unbind.apply(x, axis=dim_index(dim, x.ndim, "unbind"))
+
+
+class Flip(Function):
+    """y = x with the order of ``axes`` reversed;  dx = dy reversed back."""
+
+    def forward(self, x: Any, axes: tuple[int, ...]) -> Any:
+        self.axes = axes
+        return get_array_module(x).flip(x, axes).copy()  # NumPy's flip is a view
+
+    def backward(self, gy: Any) -> Any:
+        return get_array_module(gy).flip(gy, self.axes)
+
+
+def flip(x: Tensor, dims: int | Sequence[int]) -> Tensor:
+    """``x`` with the elements along each of ``dims`` in reverse order (a copy, as in PyTorch)."""
+    axes = tuple(dim_index(d, x.ndim, "flip") for d in ((dims,) if isinstance(dims, int) else dims))
+    for d in axes:
+        if axes.count(d) > 1:
+            raise ValueError(f"flip: dim {d} appears more than once in dims {dims}")
+    return Flip.apply(x, axes=axes)
+
+
+class Repeat(Function):
+    """y = x tiled ``reps[d]`` times along each dim d (x first gets leading size-1 dims);
+    dx = the sum of dy over the copies: dy seen as (r0, n0, r1, n1, ...), summed over the r's."""
+
+    def forward(self, x: Any, reps: tuple[int, ...]) -> Any:
+        self.shape, self.reps = x.shape, reps
+        return get_array_module(x).tile(x, reps)
+
+    def backward(self, gy: Any) -> Any:
+        sizes = (1,) * (len(self.reps) - len(self.shape)) + self.shape
+        pairs = [n for pair in zip(self.reps, sizes) for n in pair]
+        return gy.reshape(pairs).sum(axis=tuple(range(0, len(pairs), 2))).reshape(self.shape)
+
+
+def repeat(x: Tensor, *sizes: Any) -> Tensor:
+    """``x`` copied ``sizes[d]`` times along each dim d (``Tensor.repeat``; NumPy calls it tile).
+    ``sizes`` may be longer than ``x.ndim``: then ``x`` gets leading dims of size 1 first."""
+    reps = shape_args(sizes)
+    if len(reps) < x.ndim:
+        raise ValueError(f"repeat: {len(reps)} sizes {reps} are fewer than the {x.ndim} dims of shape {x.shape}")
+    if any(r < 0 for r in reps):
+        raise ValueError(f"repeat: sizes must be non-negative, got {reps}")
+    return Repeat.apply(x, reps=reps)
 
 
 class GetItem(Function):
