@@ -185,6 +185,15 @@ def test_unknown_task_ids_are_named_in_the_error(tmp_path: Path, capsys: pytest.
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
 
 
+def test_assignment_failures_exit_1_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    assert cli_main(["assignment", "make", str(tmp_path), "--tasks", "sgd"]) == 1
+    assert capsys.readouterr().err == f"tinyllm assignment make: error: make: {tmp_path} is not empty; pass --force " \
+        "to write the student copy over it\n"  # fmt: skip
+    assert cli_main(["assignment", "grade", str(tmp_path)]) == 1
+    assert capsys.readouterr().err.startswith("tinyllm assignment grade: error: grade: ")
+
+
 def test_assignment_list_prints_the_task_table(capsys: pytest.CaptureFixture) -> None:
     assert cli_main(["assignment", "list"]) == 0
     out = capsys.readouterr().out

@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``tinyllm`` command line and its subcommands."""
     parser = argparse.ArgumentParser(prog="tinyllm", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"tinyllm {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="command")
+    sub = parser.add_subparsers(title="commands", dest="command", required=True, metavar="command")
     _command(sub, "demo", "train a tiny network with the autograd engine and check its gradients")
     bench = _command(sub, "bench", "time training steps against PyTorch")
     bench.add_argument("workloads", nargs="*", help="workloads to run (default: all)")
