@@ -130,3 +130,13 @@ def test_help_is_plain_text(capsys) -> None:
     out = capsys.readouterr().out
     assert cli.DESCRIPTION.split(":")[0] in out
     assert all(name in out for name in ("demo", "bench", "lessons", "api-coverage"))
+
+
+def test_a_reader_that_leaves_early_gets_no_error_message() -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    reader, writer = os.pipe()
+    os.close(reader)  # `tinyllm lessons --list | head -0`: nobody reads
+    done = subprocess.run([sys.executable, "-m", "tinyllm", "lessons", "--list"], stdout=writer,
+                          stderr=subprocess.PIPE, text=True, env=env, timeout=120)  # fmt: skip
+    os.close(writer)
+    assert done.returncode == 1 and done.stderr == ""

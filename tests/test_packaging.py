@@ -11,6 +11,7 @@ running their ``.pth`` files, so an editable install of the checkout stays invis
 from __future__ import annotations
 
 import os
+import shutil
 import site
 import subprocess
 import sys
@@ -47,7 +48,12 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``python -m build``: the sdist, then the wheel built from it (so the sdist must carry the lessons)."""
     pytest.importorskip("build", reason="the dev extra's `build` is not installed")
     out = tmp_path_factory.mktemp("dist")
-    _run([sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)], cwd=ROOT)
+    egg_info, existed = ROOT / "tinyllm.egg-info", (ROOT / "tinyllm.egg-info").exists()
+    try:
+        _run([sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)], cwd=ROOT)
+    finally:  # the sdist step leaves its metadata in the checkout, where it would pass for an installed tinyllm
+        if not existed:
+            shutil.rmtree(egg_info, ignore_errors=True)
     return out
 
 

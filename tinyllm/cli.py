@@ -78,6 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{args.parser.prog}: interrupted", file=sys.stderr)
         return 130  # 128 + SIGINT, as shells report it
+    except BrokenPipeError:  # the reader left (`tinyllm lessons --list | head -1`): nothing to report
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # or Python's final flush fails again
+        return 1
     except Exception as error:  # any failure: one line for the user, the traceback on request
         if os.environ.get("TINYLLM_DEBUG"):
             raise
