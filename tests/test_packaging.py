@@ -25,7 +25,7 @@ import pytest
 import tinyllm as tl
 from tinyllm import lessons
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(os.name == "nt", reason="reads a POSIX console script")]
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSONS = sorted(p.name for p in (ROOT / "lessons").glob("[0-9][0-9]_*.py"))

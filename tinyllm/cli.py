@@ -120,12 +120,13 @@ def _lessons(args: argparse.Namespace) -> int:
             print(path.stem)
         return 0
     try:
-        count = len([lessons.find(name) for name in args.names] or lessons.available())
+        for name in args.names:
+            lessons.find(name)  # a name that matches no lesson is a usage error, found before any lesson runs
     except LookupError as error:
         args.parser.error(str(error))
     failed = lessons.run(args.names, args.quick, args.out, args.device, progress=args.progress)
     if failed:
-        raise RuntimeError(f"{failed} of {count} lessons failed")
+        raise RuntimeError(f"{failed} of {len(args.names) or len(lessons.available())} lessons failed")
     return 0
 
 
