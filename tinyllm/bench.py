@@ -301,7 +301,7 @@ WORKLOADS: dict[str, Workload] = {
         Workload("lstm-clf", lstm_clf_tinyllm, lstm_clf_torch),
         Workload(
             "gpt-char", gpt_char_tinyllm, gpt_char_torch, GPT_BATCH * GPT_SHAPE["block_size"], gpt_flops_per_step()
-        ),  # fmt: skip
+        ),
         Workload("mlp-overhead", mlp_overhead_tinyllm, mlp_overhead_torch),
         Workload("gemm", gemm_tinyllm, gemm_torch, 0, 2.0 * 1024**3),
     ]
