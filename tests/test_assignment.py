@@ -178,9 +178,20 @@ def test_make_refuses_a_non_empty_folder_unless_forced(tmp_path: Path) -> None:
 def test_unknown_task_ids_are_named_in_the_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     with pytest.raises(ValueError, match="unknown task ids 'bogus', 'nope'"):
         make(tmp_path / "a", ["sgd", "bogus", "nope"])
-    assert cli_main(["assignment", "make", str(tmp_path / "b"), "--tasks", "sgd,bogus"]) == 2
-    assert "unknown task id 'bogus'" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as usage_error:
+        cli_main(["assignment", "make", str(tmp_path / "b"), "--tasks", "sgd,bogus"])
+    assert usage_error.value.code == 2
+    assert "tinyllm assignment make: error: unknown task id 'bogus'" in capsys.readouterr().err
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_assignment_failures_exit_1_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    assert cli_main(["assignment", "make", str(tmp_path), "--tasks", "sgd"]) == 1
+    assert capsys.readouterr().err == f"tinyllm assignment make: error: make: {tmp_path} is not empty; pass --force " \
+        "to write the student copy over it\n"  # fmt: skip
+    assert cli_main(["assignment", "grade", str(tmp_path)]) == 1
+    assert capsys.readouterr().err.startswith("tinyllm assignment grade: error: grade: ")
 
 
 def test_assignment_list_prints_the_task_table(capsys: pytest.CaptureFixture) -> None:
@@ -256,5 +267,7 @@ def test_grading_a_folder_without_tinyllm_raises(tmp_path: Path) -> None:
     ],
 )
 def test_grade_names_a_timeout_or_jobs_outside_its_range(flags: list[str], named: str, capsys) -> None:
-    assert cli_main(["assignment", "grade", str(ROOT), "--tasks", "sgd", *flags]) == 2
-    assert named in capsys.readouterr().out
+    with pytest.raises(SystemExit) as usage_error:
+        cli_main(["assignment", "grade", str(ROOT), "--tasks", "sgd", *flags])
+    assert usage_error.value.code == 2
+    assert named in capsys.readouterr().err

@@ -37,5 +37,5 @@ def test_gpt_flop_count_matches_a_count_by_layer() -> None:
 
 
 def test_unknown_workload_is_named() -> None:
-    with pytest.raises(SystemExit, match="unknown workload 'nope'"):
+    with pytest.raises(ValueError, match="unknown workload 'nope'"):
         bench.main(["nope"])

@@ -30,7 +30,7 @@ def test_tinyllm_lessons_lists_every_lesson(capsys: pytest.CaptureFixture[str]) 
 def test_a_lesson_is_found_by_number_or_name() -> None:
     first = LESSONS[0]
     assert lessons.find(first.stem[:2]) == first == lessons.find(first.stem[3:])
-    with pytest.raises(SystemExit, match="no single lesson matches 'nope'"):
+    with pytest.raises(LookupError, match="no single lesson matches 'nope'"):
         lessons.find("nope")
 
 

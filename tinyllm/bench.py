@@ -299,8 +299,9 @@ WORKLOADS: dict[str, Workload] = {
     w.name: w
     for w in [
         Workload("lstm-clf", lstm_clf_tinyllm, lstm_clf_torch),
-        Workload("gpt-char", gpt_char_tinyllm, gpt_char_torch, GPT_BATCH * GPT_SHAPE["block_size"],
-                 gpt_flops_per_step()),  # fmt: skip
+        Workload(
+            "gpt-char", gpt_char_tinyllm, gpt_char_torch, GPT_BATCH * GPT_SHAPE["block_size"], gpt_flops_per_step()
+        ),
         Workload("mlp-overhead", mlp_overhead_tinyllm, mlp_overhead_torch),
         Workload("gemm", gemm_tinyllm, gemm_torch, 0, 2.0 * 1024**3),
     ]
@@ -439,12 +440,16 @@ def table(results: list[Result]) -> str:
 
 def main(workloads: list[str] | None = None, device: str = "cpu", as_json: bool = False, quick: bool = False,
          memory: bool = True) -> list[Result]:  # fmt: skip
+    """Time the workloads (default: all) and print the table or JSON.
+
+    An unknown workload raises ``ValueError``; a device without CuPy or a GPU raises ``DeviceError``
+    naming what is missing, before anything runs.
+    """
     names = workloads or list(WORKLOADS)
     for name in names:
         if name not in WORKLOADS:
-            raise SystemExit(f"tinyllm bench: unknown workload {name!r}; choose from {', '.join(WORKLOADS)}")
-    if device != "cpu" and not tl.cuda_is_available():
-        raise SystemExit(f"tinyllm bench: device {device!r} is not available (CuPy sees no GPU)")
+            raise ValueError(f"bench: unknown workload {name!r}; choose from {', '.join(WORKLOADS)}")
+    backend.as_device(device)
     results = run(names, device, quick, memory)
     if as_json:
         print(json.dumps([asdict(r) for r in results], indent=2))

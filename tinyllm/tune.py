@@ -42,7 +42,9 @@ A cluster runs trials through the same interface, e.g. Dask (``pip install
         results = tune.grid_search(trial, grid, executor=client.get_executor())
 
 Results come back ordered by trial index, not by finishing time, so they are
-identical whichever executor ran them. Threads (``ThreadPoolExecutor``, a Dask
+identical whichever executor ran them. ``progress=True`` shows a tqdm bar (a widget in
+notebooks) as they come back: trial k/n, with the best ``metric`` so far; by default, as
+in :func:`tinyllm.train.fit`, only when stderr is a terminal. Threads (``ThreadPoolExecutor``, a Dask
 client with ``processes=False``) share tinyllm's global random state: trials that
 call ``tl.manual_seed`` are reproducible only in processes.
 """
@@ -57,6 +59,7 @@ import multiprocessing
 import numbers
 import os
 import signal
+import sys
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -308,15 +311,11 @@ class SearchResults:
         keys = [k for k in dict.fromkeys(k for r in rows for k in r) if k not in ("duration_s", "error")]
         keys += ["error"] if self.failed else []
         cells = [[_cell(r.get(k)) for k in keys] for r in rows]
-        numeric = [
-            all(isinstance(r.get(k), (int, float, numpy.number, type(None))) for r in rows) for k in keys
-        ]
+        numeric = [all(isinstance(r.get(k), (int, float, numpy.number, type(None))) for r in rows) for k in keys]
         widths = [max(len(k), *(len(c[i]) for c in cells)) for i, k in enumerate(keys)]
 
         def line(texts: list[str]) -> str:
-            return "  ".join(
-                s.rjust(w) if n else s.ljust(w) for s, w, n in zip(texts, widths, numeric)
-            ).rstrip()
+            return "  ".join(s.rjust(w) if n else s.ljust(w) for s, w, n in zip(texts, widths, numeric)).rstrip()
 
         return "\n".join([line(keys)] + [line(c) for c in cells])
 
@@ -440,12 +439,52 @@ def _run_in_child(
     return trial
 
 
+class _Progress:
+    """A search's progress bar: trials done of the total, the best ``metric`` so far and the failures."""
+
+    def __init__(self, enabled: bool | None, total: int, metric: str | None, mode: str, where: str) -> None:
+        if enabled is None:
+            enabled = sys.stderr.isatty()  # as fit decides: a bar for a person at a terminal, not in logs
+        self.bar: Any = None
+        if enabled:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, unit="trial", desc=where, dynamic_ncols=True)
+        self.metric, self.sign = metric, 1.0 if mode == "min" else -1.0
+        self.best: float | None = None
+        self.failed = 0
+
+    def new_rung(self, rung: int, budget: float) -> None:
+        """Successive halving: a bigger budget, whose metrics do not compare with the rung before's."""
+        self.best = None
+        if self.bar is not None:
+            self.bar.set_description(f"successive_halving rung {rung} (budget {budget:g})", refresh=False)
+
+    def done(self, trial: Trial) -> None:
+        if self.bar is None:
+            return
+        value = trial.metrics.get(self.metric, math.nan) if self.metric is not None else math.nan
+        if trial.status != "ok":
+            self.failed += 1
+        elif math.isfinite(value) and (self.best is None or self.sign * value < self.sign * self.best):
+            self.best = value
+        notes = [f"best {self.metric}={self.best:.4g}"] if self.best is not None else []
+        notes += [f"{self.failed} failed"] if self.failed else []
+        self.bar.set_postfix_str(", ".join(notes), refresh=False)
+        self.bar.update()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 def _run_all(
     trial_fn: Callable[..., Any],
     jobs: list[tuple[int, dict[str, Any], float | None]],
     executor: Executor | None,
     metric: str | None,
     trial_timeout: float | None,
+    progress: _Progress,
 ) -> list[Trial]:
     executor = executor or SerialExecutor()
     futures = [
@@ -459,13 +498,16 @@ def _run_all(
             hint = " (worker processes need a trial function defined at the top level of a module)"
             error = f"{type(e).__name__} in the executor: {e}{hint if 'pickle' in str(e) else ''}"
             trials.append(Trial(i, dict(config), status="failed", error=error, budget=budget))
+        progress.done(trials[-1])
     return trials
 
 
 def _check_search(
-    where: str, trial_fn: Any, metric: Any, mode: str, seed: Any, trial_timeout: Any
+    where: str, trial_fn: Any, metric: Any, mode: str, seed: Any, trial_timeout: Any, progress: Any
 ) -> None:
     """The arguments every search shares, checked before any trial runs."""
+    if progress is not None and not isinstance(progress, bool):
+        raise TypeError(f"{where}: progress must be True, False or None, not {progress!r}")
     if not callable(trial_fn):
         raise TypeError(f"{where}: trial_fn must be callable, got {trial_fn!r}")
     if metric is not None and not isinstance(metric, str):
@@ -511,14 +553,16 @@ def grid_search(
     mode: str = "min",
     seed: int = 0,
     trial_timeout: float | None = None,
+    progress: bool | None = None,
 ) -> SearchResults:
     """Run ``trial_fn(config)`` on every combination of the ``grid``'s values.
 
     Trial ``i`` is the ``i``-th element of the product of the value lists, in the
     grid's key order: the last key varies fastest. Its seed is ``trial_seed(seed, i)``.
-    ``trial_timeout`` (seconds) runs each trial in a process of its own (see the module's notes).
+    ``trial_timeout`` (seconds) runs each trial in a process of its own (see the module's notes);
+    ``progress`` shows a bar (default: when stderr is a terminal).
     """
-    _check_search("grid_search", trial_fn, metric, mode, seed, trial_timeout)
+    _check_search("grid_search", trial_fn, metric, mode, seed, trial_timeout, progress)
     if not isinstance(grid, Mapping):
         raise TypeError(f"grid_search: grid must be a dict of value lists, got {grid!r}")
     for k, values in grid.items():
@@ -528,7 +572,11 @@ def grid_search(
             raise ValueError(f"grid_search: grid[{k!r}] is empty")
     configs = [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
     jobs = [(i, _with_seed(c, seed, i), None) for i, c in enumerate(configs)]
-    return SearchResults(_run_all(trial_fn, jobs, executor, metric, trial_timeout), metric, mode)
+    bar = _Progress(progress, len(jobs), metric, mode, "grid_search")
+    try:
+        return SearchResults(_run_all(trial_fn, jobs, executor, metric, trial_timeout, bar), metric, mode)
+    finally:
+        bar.close()
 
 
 def random_search(
@@ -540,6 +588,7 @@ def random_search(
     metric: str | None = None,
     mode: str = "min",
     trial_timeout: float | None = None,
+    progress: bool | None = None,
 ) -> SearchResults:
     """Run ``trial_fn(config)`` on ``n_trials`` configs drawn from ``space``.
 
@@ -547,14 +596,19 @@ def random_search(
     first k configs are the same whatever ``n_trials`` is. With the same number of
     trials, random search tries ``n_trials`` values of every hyperparameter where a
     grid tries only a few of each — which pays off when some hyperparameters matter
-    far more than others (Bergstra and Bengio, 2012). ``trial_timeout`` as in :func:`grid_search`.
+    far more than others (Bergstra and Bengio, 2012). ``trial_timeout`` and ``progress`` as in
+    :func:`grid_search`.
     """
-    _check_search("random_search", trial_fn, metric, mode, seed, trial_timeout)
+    _check_search("random_search", trial_fn, metric, mode, seed, trial_timeout, progress)
     _check_space("random_search", space)
     _check_n_trials("random_search", n_trials)
     rng = numpy.random.default_rng(seed)
     jobs = [(i, _with_seed(sample_config(space, rng), seed, i), None) for i in range(n_trials)]
-    return SearchResults(_run_all(trial_fn, jobs, executor, metric, trial_timeout), metric, mode)
+    bar = _Progress(progress, len(jobs), metric, mode, "random_search")
+    try:
+        return SearchResults(_run_all(trial_fn, jobs, executor, metric, trial_timeout, bar), metric, mode)
+    finally:
+        bar.close()
 
 
 def successive_halving(
@@ -569,6 +623,7 @@ def successive_halving(
     mode: str = "min",
     executor: Executor | None = None,
     trial_timeout: float | None = None,
+    progress: bool | None = None,
 ) -> SearchResults:
     """Try many configs cheaply and spend the budget on the promising ones.
 
@@ -584,10 +639,11 @@ def successive_halving(
     :func:`random_search`) or a list of configs. Every rung's runs are in the
     results, ordered by rung, then index; a config keeps its index and seed through
     the rungs. ``best`` ranks the last rung reached. ``trial_timeout`` as in
-    :func:`grid_search`: the same seconds at every rung, whatever its budget.
+    :func:`grid_search`: the same seconds at every rung, whatever its budget. ``progress`` as in
+    :func:`grid_search`; the bar counts every rung's runs and shows the best of the rung running.
     """
     where = "successive_halving"
-    _check_search(where, trial_fn, metric, mode, seed, trial_timeout)
+    _check_search(where, trial_fn, metric, mode, seed, trial_timeout, progress)
     if not _is_int(eta) or eta < 2:
         error = ValueError if _is_real(eta) else TypeError
         raise error(f"{where}: need eta >= 2 (an int, the factor of each cut), got eta={eta!r}")
@@ -614,13 +670,28 @@ def successive_halving(
         raise ValueError("successive_halving: no configs to try")
     configs = [_with_seed(c, seed, i) for i, c in enumerate(configs)]
     alive, budget, trials = list(range(len(configs))), min_budget, []
-    for rung in itertools.count():
-        results = _run_all(trial_fn, [(i, configs[i], budget) for i in alive], executor, metric, trial_timeout)
-        for t in results:
-            t.rung = rung
-        trials += results
-        survivors = SearchResults(results, metric, mode).sorted()[: max(1, int(len(alive) // eta))]
-        if budget >= max_budget or not survivors:
-            break
-        alive, budget = sorted(t.index for t in survivors), min(budget * eta, max_budget)
+    bar = _Progress(progress, _planned_runs(len(configs), min_budget, max_budget, eta), metric, mode, where)
+    try:
+        for rung in itertools.count():
+            bar.new_rung(rung, budget)
+            jobs = [(i, configs[i], budget) for i in alive]
+            results = _run_all(trial_fn, jobs, executor, metric, trial_timeout, bar)
+            for t in results:
+                t.rung = rung
+            trials += results
+            survivors = SearchResults(results, metric, mode).sorted()[: max(1, int(len(alive) // eta))]
+            if budget >= max_budget or not survivors:
+                break
+            alive, budget = sorted(t.index for t in survivors), min(budget * eta, max_budget)
+    finally:
+        bar.close()
     return SearchResults(trials, metric, mode)
+
+
+def _planned_runs(n: int, min_budget: float, max_budget: float, eta: int) -> int:
+    """How many runs successive halving makes when every rung keeps ``n // eta`` (at least one) configs."""
+    runs, budget = n, min_budget
+    while budget < max_budget:
+        n, budget = max(1, n // eta), min(budget * eta, max_budget)
+        runs += n
+    return runs

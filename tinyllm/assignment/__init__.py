@@ -41,7 +41,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     gr.add_argument("--tasks", nargs="+", help="task ids to grade (default: those the copy was made with)")
     gr.add_argument("--timeout", type=float, default=60.0, help="seconds per task (default: 60)")
     gr.add_argument("--jobs", type=int, default=1, help="tasks graded at the same time (default: 1)")
-    actions.add_parser("list", help="print the task table")
+    ls = actions.add_parser("list", help="print the task table")
+    for action in (mk, gr, ls):
+        action.set_defaults(parser=action)  # the CLI names the action in its errors: "tinyllm assignment make"
 
 
 def main(args: argparse.Namespace) -> int:
@@ -56,7 +58,8 @@ def main(args: argparse.Namespace) -> int:
             print(report.table())
             if args.json_file:
                 write_json(report, args.json_file)
-    except (GradeError, MakeError, RegionError, ValueError) as e:
-        print(f"tinyllm assignment: {e}")
-        return 2
+    except (GradeError, MakeError, RegionError):
+        raise  # the command ran and failed: the CLI prints the one-line error and exits 1
+    except ValueError as e:  # a task id, timeout or job count the command line got wrong: a usage error
+        args.parser.error(str(e))
     return 0

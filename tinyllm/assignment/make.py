@@ -21,7 +21,7 @@ from tinyllm.assignment.tasks import BY_ID, TASKS, Task, select
 ROOT = Path(__file__).resolve().parents[2]  # the project: tinyllm/, lessons/, tests/
 PACKAGE = ROOT / "tinyllm"
 #: Besides the package, what students get: the lessons, the visible tests, the project's files.
-EXTRAS = ("lessons", "tests", "pyproject.toml", "README.md")
+EXTRAS = ("lessons", "tests", "pyproject.toml", "setup.py", "MANIFEST.in", "LICENSE", "README.md")
 #: What never leaves the instructor: the grader with its hidden checks, and the assignment tools' own tests.
 PRIVATE = ("tinyllm/assignment", "tests/test_assignment.py")
 
