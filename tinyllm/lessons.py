@@ -38,6 +38,13 @@ INSTALLED = _PACKAGED.is_dir()
 LESSONS_DIR = _PACKAGED if INSTALLED else ROOT / "lessons"
 
 
+#: Why ``--device cuda`` is refused even where a GPU exists.
+CPU_ONLY = (
+    "the lessons run on the CPU only: none of them places its tensors on a GPU yet "
+    "(tinyllm bench --device cuda measures the GPU)"
+)
+
+
 def figures_dir() -> Path:
     """Where a full run's figures go by default: the checkout's ``figures/``, or ``./figures`` when installed."""
     return Path.cwd() / "figures" if INSTALLED else ROOT / "figures"
@@ -46,7 +53,8 @@ def figures_dir() -> Path:
 def options(script: str, argv: list[str] | None = None) -> argparse.Namespace:
     """Parse a lesson's options (unknown ones, e.g. a notebook kernel's, are ignored) and seed tinyllm.
 
-    ``--device cuda`` without CuPy or a GPU stops the lesson at once (exit status 1), saying what is missing.
+    ``--device cuda`` stops the lesson at once (exit status 1): without CuPy or a GPU, saying what is
+    missing; with them, saying that the lessons run on the CPU only (none moves its work to a GPU yet).
     """
     name = Path(script).stem
     parser = argparse.ArgumentParser(prog=f"lessons/{name}.py")
@@ -63,6 +71,8 @@ def options(script: str, argv: list[str] | None = None) -> argparse.Namespace:
         backend.as_device(args.device)
     except backend.DeviceError as error:
         parser.exit(1, f"{parser.prog}: error: {error}\n")
+    if args.device != "cpu":  # refused rather than ignored: a lesson asked for a GPU must not run on the CPU
+        parser.exit(1, f"{parser.prog}: error: {CPU_ONLY}\n")
     if args.out:
         args.out = Path(args.out)
     elif args.quick:  # quick figures never replace the full runs' figures committed in figures/
@@ -96,11 +106,12 @@ def run(names: list[str] | None = None, quick: bool = False, out: str | None = N
         progress: bool | None = None) -> int:  # fmt: skip
     """Run lessons in their own processes; print one line each; return how many failed.
 
-    The device is checked first: ``"cuda"`` without CuPy or a GPU raises ``DeviceError`` before any lesson
-    runs. ``progress`` shows a bar over the lessons (lesson k/n); None, as in :func:`tinyllm.train.fit`:
+    The device is checked first: ``"cuda"`` raises ``DeviceError`` before any lesson runs (naming what is
+    missing, or saying that the lessons run on the CPU only). ``progress`` shows a bar over the lessons (lesson k/n); None, as in :func:`tinyllm.train.fit`:
     when stderr is a terminal.
     """
-    backend.as_device(device)
+    if backend.as_device(device) != backend.CPU:
+        raise backend.DeviceError(CPU_ONLY)
     scripts = [find(n) for n in names] if names else available()
     if not scripts:
         raise FileNotFoundError(f"no lessons found in {LESSONS_DIR}")
