@@ -99,16 +99,24 @@ def test_parameter_groups_use_their_own_hyperparameters(torch) -> None:
         np.testing.assert_allclose(p.data, q.detach().numpy(), atol=1e-12)
 
 
-@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"])
+#: Every optimizer, with settings that give it state worth saving.
+STATE_OPTIONS = {
+    "SGD": {"lr": 0.05, "momentum": 0.9},
+    "Adam": {"lr": 0.05, "amsgrad": True},
+    "AdamW": {"lr": 0.05, "amsgrad": True},
+    "RMSprop": {"lr": 0.01, "momentum": 0.5, "centered": True},
+    "Adagrad": {"lr": 0.05, "lr_decay": 0.01},
+    "NAdam": {"lr": 0.05, "weight_decay": 0.1, "decoupled_weight_decay": True},
+    "RAdam": {"lr": 0.05, "betas": (0.9, 0.9)},
+    "Adamax": {"lr": 0.05, "weight_decay": 0.01},
+    "Adadelta": {"lr": 0.5, "rho": 0.8},
+}
+
+
+@pytest.mark.parametrize("name", list(STATE_OPTIONS))
 def test_state_dict_round_trip_continues_the_same_trajectory_bitwise(name: str, tmp_path) -> None:
     w0, grads = _gradients(100, (4,))
-    options = {
-        "SGD": {"lr": 0.05, "momentum": 0.9},
-        "Adam": {"lr": 0.05, "amsgrad": True},
-        "AdamW": {"lr": 0.05, "amsgrad": True},
-        "RMSprop": {"lr": 0.01, "momentum": 0.5, "centered": True},
-        "Adagrad": {"lr": 0.05, "lr_decay": 0.01},
-    }[name]
+    options = STATE_OPTIONS[name]
 
     p = tl.tensor(w0, requires_grad=True)
     straight = getattr(tl.optim, name)([p], **options)
