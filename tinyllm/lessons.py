@@ -106,9 +106,9 @@ def run(names: list[str] | None = None, quick: bool = False, out: str | None = N
         progress: bool | None = None) -> int:  # fmt: skip
     """Run lessons in their own processes; print one line each; return how many failed.
 
-    The device is checked first: ``"cuda"`` raises ``DeviceError`` before any lesson runs (naming what is
-    missing, or saying that the lessons run on the CPU only). ``progress`` shows a bar over the lessons (lesson k/n); None, as in :func:`tinyllm.train.fit`:
-    when stderr is a terminal.
+    The device is checked first: ``"cuda"`` raises ``DeviceError`` before any lesson runs (naming what
+    is missing, or saying that the lessons run on the CPU only). ``progress`` shows a bar over the
+    lessons (lesson k/n); None, as in :func:`tinyllm.train.fit`: when stderr is a terminal.
     """
     if backend.as_device(device) != backend.CPU:
         raise backend.DeviceError(CPU_ONLY)

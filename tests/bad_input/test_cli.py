@@ -49,7 +49,7 @@ def test_cli_usage_errors_exit_2_and_name_the_argument(capsys, argv, match):
     assert re.search(match, capsys.readouterr().err)
 
 
-NAMED_EXITS = [  # the command refuses these before running anything: SystemExit with the message
+NAMED_EXITS = [  # usage errors the command finds before running anything: exit 2, the message on stderr
     (["lessons", "99"], r"no single lesson matches '99'; the lessons are: 00_"),
     (["lessons", "0"], r"no single lesson matches '0'"),
     (["lessons", "autograd", "nope"], r"no single lesson matches 'nope'"),
@@ -60,52 +60,66 @@ NAMED_EXITS = [  # the command refuses these before running anything: SystemExit
 
 
 @pytest.mark.parametrize(("argv", "match"), NAMED_EXITS)
-def test_cli_names_an_unknown_lesson_or_workload(argv, match):
-    with pytest.raises(SystemExit, match=match):
+def test_cli_names_an_unknown_lesson_or_workload(capsys, argv, match):
+    with pytest.raises(SystemExit) as info:
         main(argv)
+    assert info.value.code == 2
+    assert re.search(match, capsys.readouterr().err)
 
 
-def test_bench_on_cuda_without_a_gpu_says_so():
+def _fails_with_one_line(capsys, argv, match) -> None:
+    """A failure (not a usage error): exit status 1 and one line ``tinyllm <cmd>: error: ...`` on stderr."""
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("tinyllm ") and ": error: " in err
+    assert re.search(match, err)
+
+
+def test_bench_on_cuda_without_a_gpu_says_so(capsys):
     if tl.cuda_is_available():
         pytest.skip("a GPU is present: the benchmark would run")
-    with pytest.raises(SystemExit, match=r"device 'cuda' is not available"):
-        main(["bench", "--device", "cuda", "gemm"])
+    _fails_with_one_line(capsys, ["bench", "--device", "cuda", "gemm"], r"device 'cuda' is not available")
 
 
-ASSIGNMENT_ERRORS = [  # `tinyllm assignment` prints the error and returns 2
+ASSIGNMENT_USAGE_ERRORS = [  # `tinyllm assignment` refuses these arguments: exit 2, the message on stderr
     (["assignment", "grade", ROOT, "--timeout", "0"], r"timeout must be a number of seconds > 0, not 0\.0"),
     (["assignment", "grade", ROOT, "--timeout", "-5"], r"timeout must be .* not -5\.0"),
     (["assignment", "grade", ROOT, "--timeout", "nan"], r"timeout must be .* not nan"),
     (["assignment", "grade", ROOT, "--timeout", "inf"], r"timeout must be .* not inf"),
     (["assignment", "grade", ROOT, "--jobs", "0"], r"jobs must be a whole number >= 1, not 0"),
     (["assignment", "grade", ROOT, "--jobs", "-2"], r"jobs must be .* not -2"),
-    (["assignment", "grade", "/nonexistent/copy"], r"/nonexistent/copy holds no tinyllm package"),
     (["assignment", "grade", ROOT, "--tasks", "nope"], r"unknown task id 'nope'"),
 ]
 
 
-@pytest.mark.parametrize(("argv", "match"), ASSIGNMENT_ERRORS)
-def test_assignment_errors_return_2_and_name_the_argument(capsys, argv, match):
-    assert main(argv) == 2
-    assert re.search(match, capsys.readouterr().out)
+@pytest.mark.parametrize(("argv", "match"), ASSIGNMENT_USAGE_ERRORS)
+def test_assignment_usage_errors_exit_2_and_name_the_argument(capsys, argv, match):
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    assert re.search(match, capsys.readouterr().err)
+
+
+def test_grading_a_folder_without_tinyllm_fails_with_one_line(capsys):
+    _fails_with_one_line(capsys, ["assignment", "grade", "/nonexistent/copy"], r"/nonexistent/copy holds no tinyllm")
 
 
 def test_assignment_make_names_an_unknown_task_and_writes_nothing(tmp_path, capsys):
     out = tmp_path / "copy"
-    assert main(["assignment", "make", str(out), "--tasks", "nope"]) == 2
-    assert "unknown task id 'nope'" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as info:
+        main(["assignment", "make", str(out), "--tasks", "nope"])
+    assert info.value.code == 2
+    assert "unknown task id 'nope'" in capsys.readouterr().err
     assert not out.exists()
 
 
 def test_assignment_make_refuses_a_folder_that_is_not_empty(tmp_path, capsys):
     (tmp_path / "keep.txt").write_text("mine")
-    assert main(["assignment", "make", str(tmp_path)]) == 2
-    assert "is not empty; pass --force" in capsys.readouterr().out
+    _fails_with_one_line(capsys, ["assignment", "make", str(tmp_path)], r"is not empty; pass --force")
     assert (tmp_path / "keep.txt").read_text() == "mine"
 
 
 def test_assignment_make_refuses_a_file_as_the_folder(tmp_path, capsys):
     path = tmp_path / "file.txt"
     path.write_text("x")
-    assert main(["assignment", "make", str(path)]) == 2
-    assert "is a file, not a folder" in capsys.readouterr().out
+    _fails_with_one_line(capsys, ["assignment", "make", str(path)], r"is a file, not a folder")
