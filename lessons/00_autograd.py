@@ -18,7 +18,7 @@ import numpy as np
 import tinyllm as tl
 from tinyllm import lessons, plot
 
-args = lessons.options(__file__)
+args = lessons.options("00_autograd")
 
 # %% [markdown]
 # ## 1. A function small enough to differentiate by hand

@@ -23,7 +23,7 @@ from tinyllm import lessons, metrics, plot
 from tinyllm.models import GPT, GPTConfig
 
 F = tl.nn.functional
-args = lessons.options(__file__)
+args = lessons.options("01_objective")
 rng = np.random.default_rng(args.seed)
 
 # %% [markdown]

@@ -20,7 +20,7 @@ from tinyllm import lessons, plot
 from tinyllm.data import DataLoader, WordTokenizer, encode_labeled, synthetic_sentiment, train_val_test_split
 from tinyllm.models import TextClassifier
 
-args = lessons.options(__file__)
+args = lessons.options("02_hyperparameters")
 quick = args.quick
 data = synthetic_sentiment(1500 if quick else 4000, seed=args.seed, noise=0.05)
 train, val, _ = train_val_test_split(data, (0.7, 0.3, 0.0), seed=args.seed)

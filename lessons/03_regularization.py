@@ -31,7 +31,7 @@ import tinyllm.nn.functional as F
 from tinyllm import lessons, nn, plot
 from tinyllm.data import WordTokenizer, synthetic_sentiment
 
-args = lessons.options(__file__)
+args = lessons.options("03_regularization")
 quick = args.quick
 epochs = 80 if quick else 100
 seeds = [args.seed] if quick else [args.seed, args.seed + 1, args.seed + 2]

@@ -21,7 +21,7 @@ from tinyllm import lessons, plot
 from tinyllm.data import DataLoader, WordTokenizer, encode_labeled, synthetic_sentiment
 from tinyllm.models import TextClassifier
 
-args = lessons.options(__file__)
+args = lessons.options("04_training")
 steps = 60 if args.quick else 150
 
 # %% [markdown]

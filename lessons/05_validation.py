@@ -27,7 +27,7 @@ from tinyllm import lessons, plot
 from tinyllm.data import DataLoader, WordTokenizer, encode_labeled, synthetic_sentiment, train_val_test_split
 from tinyllm.models import TextClassifier
 
-args = lessons.options(__file__)
+args = lessons.options("05_validation")
 started = time.perf_counter()
 
 # %% [markdown]

@@ -34,7 +34,7 @@ from tinyllm.data.synthetic import POSITIVE
 from tinyllm.models import LSTMLanguageModel, TextClassifier
 
 F = tl.nn.functional
-args = lessons.options(__file__)
+args = lessons.options("07_evaluation")
 quick = args.quick
 
 # %% [markdown]

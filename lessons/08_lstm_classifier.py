@@ -31,7 +31,7 @@ from tinyllm.data.synthetic import INTENSIFIERS, NEGATIVE, NOUNS, POSITIVE, VERB
 from tinyllm.models import TextClassifier
 
 F = tl.nn.functional
-args = lessons.options(__file__)
+args = lessons.options("08_lstm_classifier")
 quick = args.quick
 started = time.perf_counter()
 

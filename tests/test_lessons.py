@@ -43,3 +43,8 @@ def test_the_gpt_lesson_trains_on_a_text_file_passed_with_text(tmp_path) -> None
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "temperature 1.0" in done.stdout
+
+
+@pytest.mark.parametrize("script", LESSONS, ids=[p.stem for p in LESSONS])
+def test_a_lesson_names_itself_so_it_needs_no_file_and_runs_in_a_notebook_kernel(script) -> None:
+    assert f'args = lessons.options("{script.stem}")' in script.read_text(encoding="utf-8")

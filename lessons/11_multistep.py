@@ -1,5 +1,5 @@
 # %% [markdown]
-# # Lesson 10 — Multi-step optimization, measured
+# # Lesson 11 — Multi-step optimization, measured
 #
 # The seed document's central idea is *multi-step optimization*: several objectives and
 # strategies combined, instead of one objective and one optimizer. Its FAQ (question 1)
@@ -12,7 +12,7 @@
 # pretraining pays a lot, a second objective buys calibration but no accuracy, staged
 # schedules buy nothing measurable here — and we can say why.
 #
-# Run: `python lessons/10_multistep.py [--quick] [--seed N] [--out DIR]`.
+# Run: `python lessons/11_multistep.py [--quick] [--seed N] [--out DIR]`.
 
 # %%
 import time
@@ -27,7 +27,7 @@ from tinyllm.data.synthetic import NEGATIVE, POSITIVE, SENTIMENT_VOCABULARY
 from tinyllm.models import LSTMLanguageModel, TextClassifier
 
 F = tl.nn.functional
-args = lessons.options(__file__)
+args = lessons.options("11_multistep")
 quick = args.quick
 started = time.perf_counter()
 seeds = [args.seed + k for k in range(2 if quick else 3)]
@@ -395,5 +395,5 @@ assert gain[:, -1].mean() > -2 * noise, gain  # and no loss with many
 pre_then_fine = acc_of[f"3. pretrain + fine-tune, {N_TABLE} labels"]
 assert pre_then_fine > acc_of[f"3. scratch, {N_TABLE} labels, more steps"] + 0.08, acc_of  # the text did it
 print(f"lesson ran {time.perf_counter() - started:.1f} s")
-print("lesson 10: pretraining pays with few labels; extra objectives calibrate but add no accuracy; "
+print("lesson 11: pretraining pays with few labels; extra objectives calibrate but add no accuracy; "
       "staged schedules change nothing here")

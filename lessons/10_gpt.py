@@ -1,5 +1,5 @@
 # %% [markdown]
-# # Lesson 9 — A small GPT: next-token prediction with causal self-attention
+# # Lesson 10 — A small GPT: next-token prediction with causal self-attention
 #
 # The seed document's language model is a GPT: a stack of transformer blocks trained to
 # predict the next token. This lesson builds the objective from the data, checks that
@@ -7,7 +7,7 @@
 # source whose best possible loss is known exactly, looks inside its attention heads,
 # and samples from it. Pass `--text PATH` to train on any plain-text file instead.
 #
-# Run: `python lessons/09_gpt.py [--quick] [--seed N] [--out DIR] [--text PATH]`.
+# Run: `python lessons/10_gpt.py [--quick] [--seed N] [--out DIR] [--text PATH]`.
 
 # %%
 import math
@@ -19,7 +19,7 @@ from tinyllm import lessons, plot
 from tinyllm.data import CharTokenizer, lm_batches, markov_text, read_text, split_tokens
 from tinyllm.models import GPT, GPTConfig
 
-args = lessons.options(__file__)
+args = lessons.options("10_gpt")
 quick = args.quick
 
 # %% [markdown]
@@ -167,4 +167,4 @@ assert val[-1] < val[0]
 if floor is not None:
     margin = 0.15 if quick else 0.06
     assert floor - 0.05 < val[-1] < floor + margin, (val[-1], floor)
-print("lesson 09: causal attention sees only the past; the GPT reaches the entropy floor and not below")
+print("lesson 10: causal attention sees only the past; the GPT reaches the entropy floor and not below")
