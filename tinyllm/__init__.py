@@ -16,10 +16,12 @@ from tinyllm.backend import (
     float16,
     float32,
     float64,
+    get_default_device,
     get_rng_state,
     int32,
     int64,
     manual_seed,
+    set_default_device,
     set_rng_state,
 )
 from tinyllm.backend import as_device as device

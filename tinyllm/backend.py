@@ -4,7 +4,8 @@ The only module in tinyllm that knows there are two array libraries, and the onl
 one that imports CuPy: when a CUDA device is first asked for, so tinyllm runs
 without it. Everything else asks for ``xp``, the module whose functions work on a
 given array, and writes ``xp.exp(x)`` once for both devices. Devices are named as
-in PyTorch: ``"cpu"``, ``"cuda"`` (the current GPU) or ``"cuda:N"``.
+in PyTorch: ``"cpu"``, ``"cuda"`` (the current GPU) or ``"cuda:N"``. A device argument
+left at None means the default device (:func:`set_default_device`), the CPU unless set.
 """
 
 from __future__ import annotations
@@ -77,6 +78,15 @@ class Device:
     def __repr__(self) -> str:
         return f"device('{self}')"
 
+    def __enter__(self) -> Device:
+        """``with tl.device("cuda"):`` makes this the default device until the block ends, as in PyTorch."""
+        _outer_defaults.append(_default_device)
+        set_default_device(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        set_default_device(_outer_defaults.pop())
+
     def __eq__(self, other: object) -> bool:
         if isinstance(other, str):
             try:
@@ -89,13 +99,37 @@ class Device:
 
 
 CPU = Device("cpu")
+_default_device = CPU
+_outer_defaults: list[Device] = []  # the defaults that enclosing `with device:` blocks restore
 
 
-def as_device(spec: str | Device) -> Device:
-    """Parse ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` into a :class:`Device`.
+def set_default_device(device: str | Device | None) -> None:
+    """Make ``device`` where new tensors and parameters go when no device is given (None: the CPU again).
+
+    PyTorch's ``torch.set_default_device``: ``tl.set_default_device("cuda")`` puts the
+    factory functions' results (``tl.tensor``, ``zeros``, ``randn``, ``arange``, ...), the
+    parameters of modules built afterwards and the data loaders' batches on the GPU;
+    an explicit ``device=`` still wins, ``*_like`` and ``x.new_*`` keep their input's
+    device and :func:`tinyllm.from_numpy` stays on the CPU. A device that is not
+    available raises :class:`DeviceError` here, at once. The setting holds for the whole
+    process (PyTorch's holds per thread); ``with tl.device("cuda"):`` sets it for a block.
+    """
+    global _default_device
+    _default_device = CPU if device is None else as_device(device)
+
+
+def get_default_device() -> Device:
+    """Where new tensors go when no device is given: the CPU unless :func:`set_default_device` chose another."""
+    return _default_device
+
+
+def as_device(spec: str | Device | None) -> Device:
+    """Parse ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` into a :class:`Device`; None is the default device.
 
     ``"cuda"`` resolves to the current GPU's index, so both spellings of one GPU compare equal.
     """
+    if spec is None:
+        return _default_device
     if isinstance(spec, Device):
         return spec
     if not isinstance(spec, str):

@@ -1,8 +1,9 @@
 """Making tensors: from data, filled with a constant, ranges, and random draws.
 
-Names and defaults follow PyTorch: float32 unless a dtype is given, ``device="cpu"``,
-``requires_grad=False``. Random draws come from the device's default generator
-(seeded by :func:`tinyllm.manual_seed`) unless a :class:`tinyllm.Generator` is passed.
+Names and defaults follow PyTorch: float32 unless a dtype is given, ``requires_grad=False``, and
+``device=None``, the default device (:func:`tinyllm.set_default_device`; the CPU unless set). Random
+draws come from the device's default generator (seeded by :func:`tinyllm.manual_seed`) unless a
+:class:`tinyllm.Generator` is passed.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def _shape(size: Sequence[Any]) -> tuple[int, ...]:
     return tuple(int(n) for n in size)
 
 
-def _finish(data: Any, dtype: DTypeLike, device: DeviceLike, requires_grad: bool) -> Tensor:
+def _finish(data: Any, dtype: DTypeLike, device: DeviceLike | None, requires_grad: bool) -> Tensor:
     if dtype is not None:
         data = data.astype(numpy.dtype(dtype), copy=False)
     dev = backend.as_device(device)
@@ -37,9 +38,10 @@ def _finish(data: Any, dtype: DTypeLike, device: DeviceLike, requires_grad: bool
 
 
 def tensor(
-    data: Any, dtype: DTypeLike = None, requires_grad: bool = False, device: DeviceLike = "cpu"
+    data: Any, dtype: DTypeLike = None, requires_grad: bool = False, device: DeviceLike | None = None
 ) -> Tensor:
-    """A new tensor holding a copy of ``data`` (nested lists, numbers, arrays or a Tensor).
+    """A new tensor holding a copy of ``data`` (nested lists, numbers, arrays or a Tensor), on ``device``
+    (None: the default device, even for a tensor or array that lives elsewhere, as in PyTorch).
 
     Python floats give float32, ints int64, bools bool; arrays keep their dtype.
     """
@@ -55,7 +57,7 @@ def tensor(
     return _finish(array, dtype, device, requires_grad)
 
 
-def _filled(fill: Any, size: Sequence[Any], dtype: DTypeLike, device: DeviceLike, requires_grad: bool) -> Tensor:
+def _filled(fill: Any, size: Sequence[Any], dtype: DTypeLike, device: DeviceLike | None, requires_grad: bool) -> Tensor:
     dt = numpy.dtype(dtype) if dtype is not None else backend.DEFAULT_DTYPE
     xp = backend.array_module(backend.as_device(device))
     with _on(device):
@@ -66,7 +68,7 @@ def _filled(fill: Any, size: Sequence[Any], dtype: DTypeLike, device: DeviceLike
 class _on:
     """Make CuPy allocate on the right GPU (nothing to do for the CPU)."""
 
-    def __init__(self, device: DeviceLike) -> None:
+    def __init__(self, device: DeviceLike | None) -> None:
         dev = backend.as_device(device)
         self.ctx = None if dev.type == "cpu" else backend.cupy().cuda.Device(dev.index)
 
@@ -79,16 +81,16 @@ class _on:
             self.ctx.__exit__(*exc)
 
 
-def zeros(*size: Any, dtype: DTypeLike = None, device: DeviceLike = "cpu", requires_grad: bool = False) -> Tensor:
+def zeros(*size: Any, dtype: DTypeLike = None, device: DeviceLike | None = None, requires_grad: bool = False) -> Tensor:
     return _filled(0, size, dtype, device, requires_grad)
 
 
-def ones(*size: Any, dtype: DTypeLike = None, device: DeviceLike = "cpu", requires_grad: bool = False) -> Tensor:
+def ones(*size: Any, dtype: DTypeLike = None, device: DeviceLike | None = None, requires_grad: bool = False) -> Tensor:
     return _filled(1, size, dtype, device, requires_grad)
 
 
 def full(
-    size: Sequence[int], fill_value: float, dtype: DTypeLike = None, device: DeviceLike = "cpu",
+    size: Sequence[int], fill_value: float, dtype: DTypeLike = None, device: DeviceLike | None = None,
     requires_grad: bool = False,
 ) -> Tensor:  # fmt: skip
     if dtype is None and not isinstance(fill_value, float):
@@ -97,7 +99,7 @@ def full(
 
 
 def arange(
-    start: float, end: float | None = None, step: float = 1, dtype: DTypeLike = None, device: DeviceLike = "cpu",
+    start: float, end: float | None = None, step: float = 1, dtype: DTypeLike = None, device: DeviceLike | None = None,
     requires_grad: bool = False,
 ) -> Tensor:  # fmt: skip
     """Numbers from ``start`` up to (not including) ``end``; int64 if all arguments are ints."""
@@ -117,7 +119,7 @@ def _float_dtype(dtype: DTypeLike) -> numpy.dtype:
 
 
 def randn(
-    *size: Any, dtype: DTypeLike = None, device: DeviceLike = "cpu", requires_grad: bool = False,
+    *size: Any, dtype: DTypeLike = None, device: DeviceLike | None = None, requires_grad: bool = False,
     generator: Generator | None = None,
 ) -> Tensor:  # fmt: skip
     """Draws from the standard normal distribution N(0, 1)."""
@@ -126,7 +128,7 @@ def randn(
 
 
 def rand(
-    *size: Any, dtype: DTypeLike = None, device: DeviceLike = "cpu", requires_grad: bool = False,
+    *size: Any, dtype: DTypeLike = None, device: DeviceLike | None = None, requires_grad: bool = False,
     generator: Generator | None = None,
 ) -> Tensor:  # fmt: skip
     """Draws from the uniform distribution on [0, 1)."""
@@ -134,7 +136,7 @@ def rand(
     return Tensor(data, requires_grad=requires_grad)
 
 
-def randint(*args: Any, size: Sequence[int] | None = None, device: DeviceLike = "cpu",
+def randint(*args: Any, size: Sequence[int] | None = None, device: DeviceLike | None = None,
             generator: Generator | None = None) -> Tensor:  # fmt: skip
     """Integers drawn uniformly from [low, high), int64: ``randint(high, size)`` (low is 0) or
     ``randint(low, high, size)``, as in PyTorch; ``size`` may also be given by keyword."""
@@ -151,7 +153,7 @@ def randint(*args: Any, size: Sequence[int] | None = None, device: DeviceLike = 
     return Tensor(generator_on(generator, device).integers(low, high, tuple(size)))
 
 
-def randperm(n: int, device: DeviceLike = "cpu", generator: Generator | None = None) -> Tensor:
+def randperm(n: int, device: DeviceLike | None = None, generator: Generator | None = None) -> Tensor:
     """A random permutation of 0 .. n-1, int64."""
     return Tensor(generator_on(generator, device).permutation(n))
 
@@ -192,20 +194,27 @@ def as_tensor(data: Any, dtype: DTypeLike = None, device: DeviceLike | None = No
 
     A NumPy (or CuPy) array of the right dtype on the right device is wrapped, not copied,
     so a change through either shows in both; a tensor comes back as it is. Anything
-    else, or a dtype or device that differs, is converted into a new tensor.
+    else, or a dtype or device that differs, is converted into a new tensor. With
+    ``device=None`` an array or tensor stays where it is, unless a default device other
+    than the CPU is set (:func:`tinyllm.set_default_device`): then it goes there, and
+    lists and numbers always do.
     """
+    if device is None and backend.get_default_device() != backend.CPU:
+        device = backend.get_default_device()
     if isinstance(data, Tensor):
         out = data
     elif type(data) is numpy.ndarray or backend.is_cuda_array(data):
         backend.check_numeric(data.dtype, "as_tensor")
         out = Tensor(data)  # Tensor keeps the array itself
     else:
-        return tensor(data, dtype=dtype, device=device if device is not None else "cpu")
+        return tensor(data, dtype=dtype, device=device)
     return out.to(device=device, dtype=dtype) if dtype is not None or device is not None else out
 
 
 def from_numpy(ndarray: numpy.ndarray) -> Tensor:
-    """A tensor over a NumPy array's memory (no copy): writing to one changes the other."""
+    """A tensor over a NumPy array's memory (no copy): writing to one changes the other.
+
+    Always on the CPU, where the array is, whatever the default device (as in PyTorch)."""
     if not isinstance(ndarray, numpy.ndarray):
         raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(ndarray).__name__}")
     backend.check_numeric(ndarray.dtype, "from_numpy")
@@ -224,7 +233,7 @@ def numel(input: Tensor) -> int:
 # ----------------------------------------------------------------------------- more shapes of constants
 
 
-def empty(*size: Any, dtype: DTypeLike = None, device: DeviceLike = "cpu", requires_grad: bool = False) -> Tensor:
+def empty(*size: Any, dtype: DTypeLike = None, device: DeviceLike | None = None, requires_grad: bool = False) -> Tensor:
     """A tensor whose values do not matter yet. tinyllm fills it with zeros (PyTorch leaves
     whatever the memory held), which costs little and makes a forgotten fill reproducible."""
     return zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
@@ -236,7 +245,7 @@ def empty_like(x: Tensor, dtype: DTypeLike = None, requires_grad: bool = False) 
 
 
 def linspace(
-    start: float, end: float, steps: int, dtype: DTypeLike = None, device: DeviceLike = "cpu",
+    start: float, end: float, steps: int, dtype: DTypeLike = None, device: DeviceLike | None = None,
     requires_grad: bool = False,
 ) -> Tensor:  # fmt: skip
     """``steps`` evenly spaced numbers from ``start`` to ``end``, both included (float32 by default).
@@ -250,7 +259,7 @@ def linspace(
 
 
 def eye(
-    n: int, m: int | None = None, dtype: DTypeLike = None, device: DeviceLike = "cpu", requires_grad: bool = False
+    n: int, m: int | None = None, dtype: DTypeLike = None, device: DeviceLike | None = None, requires_grad: bool = False
 ) -> Tensor:
     """The n x m identity matrix: ones on the diagonal, zeros elsewhere (``m`` defaults to ``n``)."""
     for name, value in (("n", n), ("m", m)):
@@ -272,7 +281,7 @@ def randint_like(x: Tensor, *args: int, dtype: DTypeLike = None, requires_grad: 
 
 def normal(
     mean: float | Tensor, std: float | Tensor = 1.0, size: Sequence[int] | None = None, *,
-    generator: Generator | None = None, dtype: DTypeLike = None, device: DeviceLike = "cpu",
+    generator: Generator | None = None, dtype: DTypeLike = None, device: DeviceLike | None = None,
     requires_grad: bool = False,
 ) -> Tensor:  # fmt: skip
     """Draws from N(mean, std^2): ``normal(0.0, 1.0, size)`` with numbers, or elementwise with a

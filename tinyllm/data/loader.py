@@ -33,8 +33,9 @@ class Dataset(Protocol):
 # ----------------------------------------------------------------------------- collate
 
 
-def collate_sequences(batch: Sequence[Any], pad_id: int = 0, device: str | backend.Device = "cpu") -> Any:
-    """Turn a list of examples into tensors on ``device``.
+def collate_sequences(batch: Sequence[Any], pad_id: int = 0, device: str | backend.Device | None = None) -> Any:
+    """Turn a list of examples into tensors on ``device`` (None: the default device, see
+    :func:`tinyllm.set_default_device`, as PyTorch's ``default_collate`` follows it).
 
     - ``(ids, label)`` pairs, ids a 1-D integer sequence of any length and label an
       int: returns ``(ids (B, T), lengths (B,), labels (B,))``, all int64, with ids
@@ -132,8 +133,10 @@ class DataLoader:
 
     ``len(loader)`` is the number of batches in an epoch: ceil(n / batch_size), or
     floor with ``drop_last`` (which drops the last, smaller batch). The default
-    ``collate_fn`` is :func:`collate_sequences` on the CPU; for a GPU pass
-    ``functools.partial(collate_sequences, device="cuda")``.
+    ``collate_fn`` is :func:`collate_sequences`, whose batches go to the default device
+    (``tl.set_default_device("cuda")`` puts them on the GPU; so does
+    ``functools.partial(collate_sequences, device="cuda")``). The order of the examples
+    is always drawn on the host.
 
     Shuffling. With ``shuffle`` the order of epoch e is drawn by a NumPy Generator
     seeded with (seed, e): a different order every epoch, the same for the same
@@ -295,15 +298,15 @@ def lm_batches(
     batch_size: int,
     steps: int | None = None,
     seed: int | None = None,
-    device: str | backend.Device = "cpu",
+    device: str | backend.Device | None = None,
 ) -> Iterator[tuple[Tensor, Tensor]]:
     """Random windows of a token array: ``(x, y)`` int64 tensors (B, T), y being x shifted by one token.
 
     Row b is x = tokens[o_b : o_b + T] and y = tokens[o_b + 1 : o_b + T + 1], with
     each offset o_b drawn uniformly from [0, N - T - 1] (N tokens, T = block_size,
-    B = batch_size). Endless, or ``steps`` batches. The offsets come from a NumPy
-    Generator seeded with ``seed``, or, when it is None, from tinyllm's default CPU
-    generator (so ``tl.manual_seed`` repeats them).
+    B = batch_size). Endless, or ``steps`` batches, on ``device`` (None: the default device).
+    The offsets come from a NumPy Generator seeded with ``seed``, or, when it is None, from
+    tinyllm's default CPU generator (so ``tl.manual_seed`` repeats them, on any device).
     """
     fn = "lm_batches"
     tokens = _check_tokens(tokens, block_size, batch_size, fn)
@@ -329,7 +332,7 @@ def lm_batches(
 
 
 def sequential_lm_batches(
-    tokens: Any, block_size: int, batch_size: int, device: str | backend.Device = "cpu"
+    tokens: Any, block_size: int, batch_size: int, device: str | backend.Device | None = None
 ) -> Iterator[tuple[Tensor, Tensor]]:
     """One pass over a token array as B parallel streams, for truncated backpropagation through time.
 
@@ -339,7 +342,7 @@ def sequential_lm_batches(
     continues row b of batch k exactly (``x_{k+1}[b, 0] == y_k[b, -1]``), and a
     recurrent model can carry its hidden state from one batch to the next (detached,
     so gradients flow back only T steps). There are L // T batches; the last
-    L mod T tokens of each stream are not used.
+    L mod T tokens of each stream are not used. Batches go to ``device`` (None: the default device).
     """
     fn = "sequential_lm_batches"
     tokens = _check_tokens(tokens, block_size, batch_size, fn)

@@ -30,7 +30,7 @@ class MultiheadSelfAttention(Module):
     """
 
     def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
-                 causal: bool = False, device: str = "cpu", dtype: object = None,
+                 causal: bool = False, device: str | backend.Device | None = None, dtype: object = None,
                  fused: bool = True) -> None:  # fmt: skip
         super().__init__()
         if num_heads < 1:
@@ -94,7 +94,7 @@ class MLP(Module):
     by name (GPT scales its initialization).
     """
 
-    def __init__(self, n_embd: int, dropout: float = 0.0, bias: bool = True, device: str = "cpu",
+    def __init__(self, n_embd: int, dropout: float = 0.0, bias: bool = True, device: str | backend.Device | None = None,
                  dtype: object = None) -> None:  # fmt: skip
         super().__init__()
         self.fc = Linear(n_embd, 4 * n_embd, bias=bias, device=device, dtype=dtype)
@@ -116,7 +116,7 @@ class TransformerBlock(Module):
     """
 
     def __init__(self, n_embd: int, n_head: int, dropout: float = 0.0, bias: bool = True,
-                 causal: bool = True, device: str = "cpu", dtype: object = None,
+                 causal: bool = True, device: str | backend.Device | None = None, dtype: object = None,
                  fused: bool = True) -> None:  # fmt: skip
         super().__init__()
         kw: dict[str, Any] = {"device": device, "dtype": dtype}

@@ -17,7 +17,7 @@ from tinyllm.nn.module import Module, Parameter
 from tinyllm.tensor import Tensor
 
 
-def _empty(*shape: int, device: str = "cpu", dtype: object = None) -> Parameter:
+def _empty(*shape: int, device: str | backend.Device | None = None, dtype: object = None) -> Parameter:
     xp = backend.array_module(backend.as_device(device))
     return Parameter(xp.zeros(shape, dtype=dtype or backend.DEFAULT_DTYPE))
 
@@ -30,7 +30,7 @@ class Linear(Module):
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
-                 device: str = "cpu", dtype: object = None) -> None:  # fmt: skip
+                 device: str | backend.Device | None = None, dtype: object = None) -> None:  # fmt: skip
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
         self.weight = _empty(out_features, in_features, device=device, dtype=dtype)
@@ -58,7 +58,7 @@ class Embedding(Module):
     """
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
-                 device: str = "cpu", dtype: object = None) -> None:  # fmt: skip
+                 device: str | backend.Device | None = None, dtype: object = None) -> None:  # fmt: skip
         super().__init__()
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
@@ -104,7 +104,7 @@ class LayerNorm(Module):
     y = (x - mean) / sqrt(var + eps) * weight + bias;  weight starts at 1, bias at 0."""
 
     def __init__(self, normalized_shape: int | Sequence[int], eps: float = 1e-5,
-                 elementwise_affine: bool = True, bias: bool = True, device: str = "cpu",
+                 elementwise_affine: bool = True, bias: bool = True, device: str | backend.Device | None = None,
                  dtype: object = None, fused: bool = True) -> None:  # fmt: skip
         super().__init__()
         shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)

@@ -61,7 +61,8 @@ class _CellBase(Module):
     _gates = 1
     _state_names: tuple[str, ...] = ("hx",)
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool, device: str, dtype: object) -> None:
+    def __init__(self, input_size: int, hidden_size: int, bias: bool, device: str | backend.Device | None,
+                 dtype: object) -> None:  # fmt: skip
         super().__init__()
         self.input_size, self.hidden_size = input_size, hidden_size
         G = self._gates * hidden_size
@@ -105,7 +106,7 @@ class RNNCell(_CellBase):
     """
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh",
-                 device: str = "cpu", dtype: object = None) -> None:  # fmt: skip
+                 device: str | backend.Device | None = None, dtype: object = None) -> None:  # fmt: skip
         _check_nonlinearity("RNNCell", nonlinearity)
         super().__init__(input_size, hidden_size, bias, device, dtype)
         self.nonlinearity = nonlinearity
@@ -130,7 +131,7 @@ class GRUCell(_CellBase):
     _gates = 3
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 device: str = "cpu", dtype: object = None) -> None:  # fmt: skip
+                 device: str | backend.Device | None = None, dtype: object = None) -> None:  # fmt: skip
         super().__init__(input_size, hidden_size, bias, device, dtype)
 
     def forward(self, x: Tensor, hx: Tensor | None = None) -> Tensor:
@@ -150,7 +151,7 @@ class LSTMCell(_CellBase):
     _state_names = ("h", "c")
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 device: str = "cpu", dtype: object = None) -> None:  # fmt: skip
+                 device: str | backend.Device | None = None, dtype: object = None) -> None:  # fmt: skip
         super().__init__(input_size, hidden_size, bias, device, dtype)
 
     def forward(self, x: Tensor, hx: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor]:
@@ -176,7 +177,8 @@ class _RecurrentBase(Module):
     _state_names: tuple[str, ...] = ("hx",)
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int, bias: bool, batch_first: bool,
-                 dropout: float, bidirectional: bool, device: str, dtype: object) -> None:  # fmt: skip
+                 dropout: float, bidirectional: bool, device: str | backend.Device | None,
+                 dtype: object) -> None:  # fmt: skip
         super().__init__()
         name = type(self).__name__
         for what, value in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
@@ -385,7 +387,7 @@ class RNN(_RecurrentBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 device: str = "cpu", dtype: object = None) -> None:  # fmt: skip
+                 device: str | backend.Device | None = None, dtype: object = None) -> None:  # fmt: skip
         _check_nonlinearity("RNN", nonlinearity)
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, device, dtype)
         self.nonlinearity = nonlinearity
@@ -410,7 +412,7 @@ class GRU(_RecurrentBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 device: str = "cpu", dtype: object = None) -> None:  # fmt: skip
+                 device: str | backend.Device | None = None, dtype: object = None) -> None:  # fmt: skip
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, device, dtype)
 
     def _layer(self, x: Tensor, state: State, weights: list[Tensor], sizes: Any) -> tuple[Tensor, State]:
@@ -432,7 +434,8 @@ class LSTM(_RecurrentBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 device: str = "cpu", dtype: object = None, fused: bool = True) -> None:  # fmt: skip
+                 device: str | backend.Device | None = None, dtype: object = None,
+                 fused: bool = True) -> None:  # fmt: skip
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, device, dtype)
         self.fused = fused
 

@@ -75,7 +75,7 @@ class MultiheadAttention(Module):
 
     def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
                  add_bias_kv: bool = False, add_zero_attn: bool = False, kdim: int | None = None,
-                 vdim: int | None = None, batch_first: bool = False, device: str = "cpu",
+                 vdim: int | None = None, batch_first: bool = False, device: str | backend.Device | None = None,
                  dtype: object = None) -> None:  # fmt: skip
         super().__init__()
         if add_bias_kv or add_zero_attn:
@@ -250,8 +250,8 @@ class TransformerEncoderLayer(Module):
 
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1,
                  activation: str | Callable[[Tensor], Tensor] = "relu", layer_norm_eps: float = 1e-5,
-                 batch_first: bool = False, norm_first: bool = False, bias: bool = True, device: str = "cpu",
-                 dtype: object = None) -> None:  # fmt: skip
+                 batch_first: bool = False, norm_first: bool = False, bias: bool = True,
+                 device: str | backend.Device | None = None, dtype: object = None) -> None:  # fmt: skip
         super().__init__()
         kw: dict[str, Any] = {"device": device, "dtype": dtype}
         self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, **kw)

@@ -13,12 +13,14 @@ from tinyllm.backend import Device, Generator
 from tinyllm.tensor import Tensor
 
 
-def generator_on(generator: Generator | None, device: str | Device) -> Generator:
-    """The generator to draw with on ``device``: the one given (it must belong to that device) or the default."""
+def generator_on(generator: Generator | None, device: str | Device | None) -> Generator:
+    """The generator to draw with on ``device`` (None: the default device): the one given (it must
+    belong to that device) or the device's default generator."""
+    dev = backend.as_device(device)
     if generator is None:
-        return backend.default_generator(device)
-    if generator.device != backend.as_device(device):
-        raise backend.DeviceError(f"a generator for {generator.device} cannot draw on {device}")
+        return backend.default_generator(dev)
+    if generator.device != dev:
+        raise backend.DeviceError(f"a generator for {generator.device} cannot draw on {dev}")
     return generator
 
 

@@ -28,6 +28,8 @@ def default_collate(batch: Sequence[Any]) -> Any:
 
     Anything else raises a TypeError naming its type. (PyTorch rebuilds a sequence
     type other than tuple and list as that type; here every sequence becomes a list.)
+    Tensors made from arrays and numbers go to the default device (:func:`tinyllm.set_default_device`),
+    as in PyTorch; stacked tensors stay on theirs.
     """
     fn = "default_collate"
     if len(batch) == 0:
@@ -66,6 +68,7 @@ def default_convert(data: Any) -> Any:
 
     What a DataLoader with ``batch_size=None`` applies to each example. Tuples and
     lists become lists, named tuples stay named tuples; everything else is unchanged.
+    The new tensors go to the default device, as in PyTorch.
     """
     if isinstance(data, (numpy.ndarray, numpy.generic)) and not isinstance(data, (str, bytes)):
         return tensor(numpy.asarray(data)) if data.dtype.kind in _NUMERIC else data
