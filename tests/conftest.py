@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 import tinyllm as tl
@@ -30,3 +32,12 @@ def torch():
 @pytest.fixture(autouse=True)
 def _seed() -> None:
     tl.manual_seed(0)
+
+
+@pytest.fixture(autouse=True)
+def _default_device_restored() -> Iterator[None]:
+    """A test that sets the default device (tl.set_default_device) must set it back to the CPU."""
+    yield
+    leaked = tl.get_default_device()
+    tl.set_default_device(None)  # the next test starts on the CPU either way
+    assert leaked == "cpu", f"the test left the default device at {leaked}; restore it with tl.set_default_device(None)"
