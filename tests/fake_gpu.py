@@ -5,7 +5,9 @@ reporting ``device.id == 0``, so ``tl.device("cuda")`` exists and tensors made t
 ``cuda:0``. What it checks is the plumbing, not CUDA: a tensor left on the CPU meets a
 "GPU" tensor in an op and raises tinyllm's DeviceError, and an elementwise op between a
 GPU array and a plain NumPy array raises TypeError, as CuPy does. What it cannot check:
-implicit conversions to NumPy (``numpy.asarray(gpu_array)`` works here and fails on CuPy).
+implicit conversions to NumPy (``numpy.asarray(gpu_array)`` works here and fails on CuPy),
+functions NumPy has and CuPy lacks, and CUDA's own rules (a process forked after CUDA started
+cannot use the GPU). ``python tests/fake_gpu.py lessons/NN_name.py`` runs a lesson on it.
 """
 
 from __future__ import annotations
@@ -111,3 +113,45 @@ def _fake_cupyx() -> Any:
 
     special = types.SimpleNamespace(erf=erf)
     return types.SimpleNamespace(scatter_add=scatter_add, scipy=types.SimpleNamespace(special=special))
+
+
+def run_lesson(script: str) -> None:
+    """Run a lesson with ``--quick`` on the pretend GPU (past lessons.options' CPU-only refusal) and
+    count the tensors made on each device: any made on "cpu" stayed there silently."""
+    import collections
+    import runpy
+    import sys
+
+    import pytest
+
+    import tinyllm as tl
+    from tinyllm import lessons
+    from tinyllm.tensor import Tensor
+
+    install(pytest.MonkeyPatch())
+    parse = lessons.options
+
+    def options(name: str, argv: list[str] | None = None) -> Any:
+        args = parse(name, ["--quick"])
+        tl.set_default_device("cuda")
+        args.device = "cuda"
+        return args
+
+    lessons.options = options
+    made: collections.Counter[str] = collections.Counter()
+    init = Tensor.__init__
+
+    def counted(self: Tensor, data: Any, requires_grad: bool = False) -> None:
+        init(self, data, requires_grad)
+        made[str(self.device)] += 1
+
+    Tensor.__init__ = counted  # type: ignore[method-assign]
+    sys.argv = [script]
+    runpy.run_path(script, run_name="__main__")
+    print(f"tensors made, by device: {dict(made)}")
+
+
+if __name__ == "__main__":  # python tests/fake_gpu.py lessons/01_objective.py
+    import sys
+
+    run_lesson(sys.argv[1])
