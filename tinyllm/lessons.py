@@ -65,12 +65,13 @@ def options(script: str, argv: list[str] | None = None) -> argparse.Namespace:
     """Parse a lesson's options and seed tinyllm; ``script`` is the lesson's name, e.g. ``"06_tuning"``.
 
     Where the options come from: ``argv`` when given (e.g. ``options("06_tuning", ["--full"])`` in a
-    notebook's first cell); else, in a Jupyter kernel (whose ``sys.argv`` is
-    its launcher's), the environment variable ``TINYLLM_LESSON_ARGS`` split as a shell would, e.g.
-    ``TINYLLM_LESSON_ARGS="--full --seed 1" jupyter lab``; else the command line. Unknown options are
-    ignored. A script runs in full unless ``--quick``; a kernel runs quick unless ``--full``, so opening
-    a lesson in Jupyter takes seconds, and its quick figures go to a temporary folder as ``--quick``'s
-    do, never over the committed ``figures/`` (``--full`` writes where the script's full run does).
+    notebook's first cell); else, in a Jupyter kernel (whose ``sys.argv`` is its launcher's), the
+    environment variable ``TINYLLM_LESSON_ARGS`` split as a shell would, e.g. set by
+    ``TINYLLM_LESSON_ARGS="--full --seed 1" jupyter lab`` or a cell ``%env TINYLLM_LESSON_ARGS=--full``;
+    else the command line. Unknown options are ignored. A script runs in full unless ``--quick``; a
+    kernel runs quick unless ``--full``, so opening a lesson in Jupyter takes seconds, and its quick
+    figures go to a temporary folder as ``--quick``'s do, never over the committed ``figures/``
+    (``--full`` writes where the script's full run does).
 
     ``--device cuda`` stops the lesson at once (exit status 1): without CuPy or a GPU, saying what is
     missing; with them, saying that the lessons run on the CPU only (none moves its work to a GPU yet).

@@ -540,8 +540,8 @@ def _run_all(
     try:
         return _collect(trial_fn, jobs, executor, metric, trial_timeout, progress)
     finally:
-        if own:
-            executor.shutdown()
+        if own:  # after a Ctrl-C, the trials not yet started are dropped
+            executor.shutdown(cancel_futures=True)
 
 
 def _collect(
