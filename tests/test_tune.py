@@ -9,7 +9,10 @@ import os
 import signal
 import sys
 import time
+import types
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import get_context
 
 import numpy as np
 import pytest
@@ -506,6 +509,68 @@ def test_a_trial_function_the_pool_cannot_pickle_is_recorded_as_failed() -> None
         " in the executor: Can't pickle " in t.error and t.error.endswith("at the top level of a module)")
         for t in results
     )
+
+
+#: A notebook cell that defines a trial: run in a Jupyter kernel, its function belongs to a ``__main__``
+#: that no file backs, which processes started by 'spawn' or 'forkserver' cannot import.
+NOTEBOOK_CELL = """
+import os
+
+def notebook_trial(config):
+    return {"val_loss": (config["x"] - 2) ** 2, "pid": os.getpid()}
+
+def notebook_budgeted(config, budget):
+    return {**notebook_trial(config), "budget": budget}
+"""
+
+
+@pytest.fixture
+def notebook_trial(monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
+    main = types.ModuleType("__main__")  # as a kernel's: no __file__
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    exec(NOTEBOOK_CELL, main.__dict__)  # noqa: S102 (the cell a kernel would run)
+    return main
+
+
+def test_a_spawned_worker_cannot_find_a_trial_defined_in_a_notebook(notebook_trial, capfd) -> None:
+    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
+        with pytest.raises(BrokenProcessPool):  # the problem the searches work around
+            pool.submit(tune.run_trial, notebook_trial.notebook_trial, 0, {"x": 1}, None, None).result(timeout=60)
+    assert "Can't get attribute 'notebook_trial' on <module '__main__'" in capfd.readouterr().err
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forking is the workaround on Linux only")
+@pytest.mark.parametrize("method", ["spawn", "forkserver"])
+def test_a_notebooks_trial_on_a_spawning_pool_runs_on_forked_processes_with_a_note(notebook_trial, method) -> None:
+    serial = tune.grid_search(notebook_trial.notebook_trial, {"x": [0, 1, 2, 3]}, metric="val_loss")
+    with ProcessPoolExecutor(max_workers=2, mp_context=get_context(method)) as pool:
+        with pytest.warns(RuntimeWarning, match=rf"notebook_trial\(\) is defined in a notebook, which processes "
+                          rf"started by '{method}' cannot import; its trials run on 2 forked processes instead"):
+            pooled = tune.grid_search(notebook_trial.notebook_trial, {"x": [0, 1, 2, 3]}, metric="val_loss",
+                                      executor=pool)  # fmt: skip
+    assert not pooled.failed
+    assert [t.metrics["val_loss"] for t in pooled] == [t.metrics["val_loss"] for t in serial] == [4, 1, 0, 1]
+    assert os.getpid() not in {t.metrics["pid"] for t in pooled}
+
+
+def test_without_fork_a_notebooks_trial_runs_in_this_process_with_a_note(notebook_trial, monkeypatch) -> None:
+    monkeypatch.setattr(tune, "_fork_available", lambda: False)  # as on macOS and Windows
+    with ProcessPoolExecutor(max_workers=2, mp_context=get_context("spawn")) as pool:
+        with pytest.warns(RuntimeWarning, match="its trials run one after another in this process instead"):
+            results = tune.successive_halving(notebook_trial.notebook_budgeted, [{"x": x} for x in range(3)],
+                                              max_budget=3, executor=pool)  # fmt: skip
+    assert not results.failed and {t.metrics["pid"] for t in results} == {os.getpid()}
+    assert results.best().config["x"] == 2
+
+
+def test_a_forking_pool_or_a_scripts_trial_is_left_as_it_is(notebook_trial) -> None:
+    spawn = ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"))
+    assert tune._reachable_executor(bowl, spawn) == (spawn, False)  # a module's function: spawn imports it
+    if sys.platform.startswith("linux"):
+        fork = ProcessPoolExecutor(max_workers=1, mp_context=get_context("fork"))
+        assert tune._reachable_executor(notebook_trial.notebook_trial, fork) == (fork, False)
+        fork.shutdown()
+    spawn.shutdown()
 
 
 # ----------------------------------------------------------------------------- the table and its exports

@@ -1,4 +1,4 @@
-"""The ``tinyllm`` command: ``tinyllm demo``, ``bench``, ``lessons``, ``api-coverage`` and ``assignment``.
+"""The ``tinyllm`` command: ``demo``, ``bench``, ``lessons``, ``notebooks``, ``api-coverage`` and ``assignment``.
 
 Exit status, as Unix commands have it: 0 when the command did its work, 2 for a command
 line that asks for something impossible (argparse's usage errors, an unknown workload or
@@ -59,6 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
     lessons.add_argument("--device", type=device_option, default="cpu", help="cpu or cuda")
     lessons.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                          help="a progress bar over the lessons (default: when stderr is a terminal)")  # fmt: skip
+    notebooks = _command(sub, "notebooks", "write each lesson as a Jupyter notebook (NN_name.ipynb)")
+    notebooks.add_argument("folder", nargs="?", default="notebooks", help="where (default: ./notebooks)")
+    notebooks.add_argument("--lessons", nargs="+", default=None, metavar="NAME",
+                           help="only these lessons, by number or name (default: all)")  # fmt: skip
+    notebooks.add_argument("--force", action="store_true",
+                           help="replace notebooks that exist (kept by default: they may hold your work)")  # fmt: skip
     api = _command(sub, "api-coverage", "count which everyday PyTorch names tinyllm has")
     api.add_argument("--missing", action="store_true", help="list the names tinyllm lacks")
     try:
@@ -101,6 +107,8 @@ def _run(args: argparse.Namespace) -> int:
         bench.main(args.workloads, args.device, as_json=args.json, quick=args.quick, memory=not args.no_memory)
     elif args.command == "lessons":
         return _lessons(args)
+    elif args.command == "notebooks":
+        return _notebooks(args)
     elif args.command == "api-coverage":
         from tinyllm.coverage import report
 
@@ -127,6 +135,22 @@ def _lessons(args: argparse.Namespace) -> int:
     failed = lessons.run(args.names, args.quick, args.out, args.device, progress=args.progress)
     if failed:
         raise RuntimeError(f"{failed} of {len(args.names) or len(lessons.available())} lessons failed")
+    return 0
+
+
+def _notebooks(args: argparse.Namespace) -> int:
+    from tinyllm import lessons
+
+    try:
+        for name in args.lessons or []:
+            lessons.find(name)
+    except LookupError as error:
+        args.parser.error(str(error))
+    for path, what in lessons.write_notebooks(args.folder, args.lessons, force=args.force):
+        note = " (it exists: --force replaces it)" if what == "kept" else ""
+        print(f"{what:<8} {path}{note}")
+    print(f"open them with `jupyter lab {args.folder}`; a lesson runs quick there unless "
+          f'{lessons.ENV_ARGS}="--full" (see lessons/README.md)')  # fmt: skip
     return 0
 
 

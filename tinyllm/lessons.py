@@ -1,8 +1,8 @@
-"""Running the lessons: the options every lesson takes, and ``tinyllm lessons``.
+"""Running the lessons: the options every lesson takes, ``tinyllm lessons`` and ``tinyllm notebooks``.
 
 A lesson is a script ``lessons/NN_name.py`` in percent-cell format. It begins with
 
-    args = lessons.options(__file__)
+    args = lessons.options("NN_name")
 
 which reads ``--quick`` (small sizes, for the tests), ``--device``, ``--seed``,
 ``--threads`` (BLAS threads, default 1) and ``--out`` (where figures go; a ``--quick``
@@ -10,6 +10,11 @@ run's go to a temporary folder, so they never replace the full runs' figures), c
 that the device exists, makes it the default device, sets the threads and seeds tinyllm.
 ``tinyllm lessons [NAME ...] [--quick]`` runs lessons one after another, each in
 its own process, and reports how long each took and whether its assertions held.
+
+In a Jupyter kernel there is no command line: the options come from the environment
+variable ``TINYLLM_LESSON_ARGS`` (e.g. ``"--full --seed 1"``), and a lesson runs quick
+unless they say ``--full``; figures show inline (see :func:`tinyllm.plot.save`).
+``tinyllm notebooks [DIR]`` writes each lesson as a notebook (:func:`write_notebooks`).
 
 Where the lessons are: in a checkout (or an editable install), in ``lessons/`` beside
 the package, and their figures go to the checkout's ``figures/NN_name/``. A wheel
@@ -20,6 +25,8 @@ figures go to ``figures/NN_name/`` under the current folder, never into the inst
 from __future__ import annotations
 
 import argparse
+import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -51,15 +58,34 @@ def figures_dir() -> Path:
     return Path.cwd() / "figures" if INSTALLED else ROOT / "figures"
 
 
+#: The environment variable a notebook kernel reads its lesson options from (it has no command line).
+ENV_ARGS = "TINYLLM_LESSON_ARGS"
+
+
 def options(script: str, argv: list[str] | None = None) -> argparse.Namespace:
-    """Parse a lesson's options (unknown ones, e.g. a notebook kernel's, are ignored) and seed tinyllm.
+    """Parse a lesson's options and seed tinyllm; ``script`` is the lesson's name, e.g. ``"06_tuning"``.
+
+    Where the options come from: ``argv`` when given (e.g. ``options("06_tuning", ["--full"])`` in a
+    notebook's first cell); else, in a Jupyter kernel (whose ``sys.argv`` is its launcher's), the
+    environment variable ``TINYLLM_LESSON_ARGS`` split as a shell would, e.g. set by
+    ``TINYLLM_LESSON_ARGS="--full --seed 1" jupyter lab`` or a cell ``%env TINYLLM_LESSON_ARGS=--full``;
+    else the command line. Unknown options are ignored. A script runs in full unless ``--quick``; a
+    kernel runs quick unless ``--full``, so opening a lesson in Jupyter takes seconds, and its quick
+    figures go to a temporary folder as ``--quick``'s do, never over the committed ``figures/``
+    (``--full`` writes where the script's full run does).
 
     ``--device cuda`` stops the lesson at once (exit status 1): without CuPy or a GPU, saying what is
     missing; with them, saying that the lessons run on the CPU only (none moves its work to a GPU yet).
     """
     name = Path(script).stem
+    notebook = tl.runtime.in_notebook()
+    if argv is None:
+        argv = shlex.split(os.environ.get(ENV_ARGS, "")) if notebook else sys.argv[1:]
     parser = argparse.ArgumentParser(prog=f"lessons/{name}.py")
-    parser.add_argument("--quick", action="store_true", help="small sizes: seconds instead of minutes")
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true",
+                      help="small sizes: seconds instead of minutes (the default in a notebook)")  # fmt: skip
+    size.add_argument("--full", action="store_true", help="the full sizes (the default outside a notebook)")
     parser.add_argument("--device", type=device_option, default="cpu", help="cpu or cuda")
     parser.add_argument("--seed", type=int, default=0, help="the seed of every random draw")
     parser.add_argument("--out", default=None,
@@ -67,7 +93,8 @@ def options(script: str, argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--text", default=None, help="a plain-text file, for lessons that train on text")
     parser.add_argument("--threads", type=int, default=1,
                         help="BLAS threads (default 1: fastest for the lessons' small models)")  # fmt: skip
-    args, _ = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
+    args, _ = parser.parse_known_args(argv)
+    args.quick = args.quick or (notebook and not args.full)
     try:
         backend.as_device(args.device)
     except backend.DeviceError as error:
@@ -102,6 +129,55 @@ def find(name: str) -> Path:
         names = ", ".join(p.stem for p in available())
         raise LookupError(f"no single lesson matches {name!r}; the lessons are: {names}")
     return matches[0]
+
+
+#: What to install for the notebooks, named by the errors that need it.
+NOTEBOOKS_EXTRA = 'pip install "tinyllm[notebooks]"'
+
+
+def to_notebook(script: Path) -> Any:
+    """The lesson ``script`` as a notebook (an ``nbformat`` node) for the ``python3`` kernel, by jupytext.
+
+    Each ``# %%`` cell becomes a code cell and each ``# %% [markdown]`` cell a text cell; no outputs.
+    Raises ``ModuleNotFoundError`` naming the ``[notebooks]`` extra when jupytext is not installed.
+    """
+    notebook = _jupytext().read(script, fmt="py:percent")
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    notebook.metadata.pop("jupytext", None)  # a plain notebook, not one paired with the script
+    return notebook
+
+
+def _jupytext() -> Any:
+    try:
+        import jupytext
+    except ModuleNotFoundError as error:
+        raise ModuleNotFoundError(f"the notebooks need jupytext: {NOTEBOOKS_EXTRA}", name=error.name) from error
+    return jupytext
+
+
+def write_notebooks(folder: str | os.PathLike[str], names: list[str] | None = None,
+                    force: bool = False) -> list[tuple[Path, str]]:  # fmt: skip
+    """Write each lesson (or those ``names``) as ``folder/NN_name.ipynb``; return (path, what happened) pairs.
+
+    Only files named after a lesson are written, and nothing is deleted. A notebook that exists already
+    is kept ("kept"), as a student may have worked in it, unless ``force`` ("replaced"); else "written".
+    """
+    _jupytext()  # a clear error when the extra is missing
+    import nbformat  # jupytext's own dependency
+
+    scripts = [find(n) for n in names] if names else available()
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    done = []
+    for script in scripts:
+        path = folder / f"{script.stem}.ipynb"
+        existed = path.exists()
+        if existed and not force:
+            done.append((path, "kept"))
+            continue
+        nbformat.write(to_notebook(script), path)
+        done.append((path, "replaced" if existed else "written"))
+    return done
 
 
 def run(names: list[str] | None = None, quick: bool = False, out: str | None = None, device: str = "cpu",

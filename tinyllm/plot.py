@@ -2,13 +2,15 @@
 
 ``figure(...)`` makes a figure in the shared style (readable at README size:
 larger fonts, light grid, no top/right frame); ``save(fig, folder, name)``
-writes it as PNG and closes it. Figures are drawn off-screen (the Agg backend)
-unless a display is already in use, so lessons run the same on a laptop, a
-server and in CI.
+writes it as PNG, shows that PNG inline when the code runs in a Jupyter kernel,
+and closes the figure. Figures are drawn off-screen (the Agg backend) unless a
+display (or a kernel's inline backend) is already in use, so lessons run the same
+on a laptop, a server, in CI and in a notebook.
 """
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +23,8 @@ if os.environ.get("MPLBACKEND") is None and not os.environ.get("DISPLAY"):
     matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # after the backend is chosen
+
+from tinyllm.runtime import in_notebook
 
 #: Colours by role, the same in every lesson (matplotlib's colour-blind-safe "tab" set).
 COLORS = {
@@ -66,13 +70,23 @@ def figure(ncols: int = 1, nrows: int = 1, width: float = 6.0, height: float = 4
 
 
 def save(fig: Any, folder: str | os.PathLike[str], name: str) -> Path:
-    """Write ``fig`` to ``folder/name.png`` (the folder is made if needed), close it, return the path."""
+    """Write ``fig`` to ``folder/name.png`` (the folder is made if needed), close it, return the path.
+
+    In a Jupyter kernel the same PNG is also shown inline, where the cell that drew it ran: the figure
+    is closed either way, so the inline backend does not show it a second time at the cell's end.
+    """
     path = Path(folder) / f"{name}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
+    png = io.BytesIO()
     with style():
         fig.tight_layout()
-        fig.savefig(path)
+        fig.savefig(png, format="png")
     plt.close(fig)
+    path.write_bytes(png.getvalue())
+    if in_notebook():
+        from IPython.display import Image, display
+
+        display(Image(data=png.getvalue(), format="png"))
     return path
 
 

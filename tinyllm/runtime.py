@@ -1,6 +1,6 @@
-"""How this process runs: host memory reuse and the number of BLAS threads.
+"""How this process runs: host memory reuse, the number of BLAS threads, and whether it is a notebook kernel.
 
-Both settings are process-wide and reach every library in the process (PyTorch
+The two settings are process-wide and reach every library in the process (PyTorch
 too), so the script chooses them: the lessons and ``tinyllm bench`` do; tensors,
 layers and training never do.
 """
@@ -57,3 +57,15 @@ def get_num_threads() -> int:
     """The number of threads NumPy's BLAS uses now (the largest, if several BLAS libraries are loaded)."""
     pools = [p["num_threads"] for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas"]
     return max(pools, default=1)
+
+
+def in_notebook() -> bool:
+    """True when this code runs in a Jupyter kernel (IPython's shell there has a ``kernel``).
+
+    A kernel has no command line of its own (``sys.argv`` holds its launcher's ``-f kernel.json``),
+    and shows figures inline: the lessons read their options and show their figures accordingly.
+    Terminal IPython is no kernel: ``%run lesson.py --quick`` passes a command line as a shell does.
+    """
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    return getattr(shell, "kernel", None) is not None

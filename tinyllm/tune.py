@@ -34,6 +34,11 @@ one after another in this process. ``ProcessPoolExecutor()`` uses every core; th
 trial function must then be picklable — defined at the top level of a module, not
 a lambda or a nested function — and a script that starts the pool needs an
 ``if __name__ == "__main__":`` guard where processes are spawned (macOS, Windows).
+A trial function defined in a notebook lives in a ``__main__`` that no file backs, which
+workers started by 'spawn' or 'forkserver' (macOS, Windows; Linux from Python 3.14) cannot
+import: given such a pool, a search runs those trials on a pool of the same size whose
+workers fork (Linux), or else one after another in this process, and says so in a one-line
+``RuntimeWarning``. A pool that forks (Linux's default up to Python 3.13) runs them as it is.
 A cluster runs trials through the same interface, e.g. Dask (``pip install
 "dask[distributed]"``; its workers must be able to import the trial's module)::
 
@@ -61,9 +66,10 @@ import os
 import signal
 import sys
 import time
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Executor, Future
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -412,7 +418,9 @@ def _run_in_child(
     start = time.perf_counter()
     trial = Trial(index, dict(config), budget=budget)
     receiver, sender = multiprocessing.Pipe(duplex=False)
-    child = multiprocessing.Process(target=_child_main, args=(sender, trial_fn, index, config, budget, metric))
+    forked = _defined_in_a_notebook(trial_fn) and _fork_available()  # a spawned child could not find it
+    context = multiprocessing.get_context("fork" if forked else None)
+    child = context.Process(target=_child_main, args=(sender, trial_fn, index, config, budget, metric))
     try:
         child.start()
         sender.close()  # the child holds its own copy: when the child ends, the pipe reads as closed
@@ -478,6 +486,48 @@ class _Progress:
             self.bar.close()
 
 
+def _defined_in_a_notebook(fn: Any) -> bool:
+    """True when ``fn`` lives in a ``__main__`` that no file backs: a Jupyter kernel, IPython, ``python -c``.
+
+    A process started by 'spawn' or 'forkserver' imports ``__main__`` again from its file to find such a
+    function by name; with no file, it cannot (a forked process has a copy of everything instead).
+    """
+    main = sys.modules.get("__main__")
+    return getattr(fn, "__module__", None) == "__main__" and getattr(main, "__file__", None) is None
+
+
+def _fork_available() -> bool:
+    """Whether forking is a safe way to start processes here: Linux (macOS's system libraries may crash
+    after a fork, and Windows cannot fork)."""
+    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+
+
+def _reachable_executor(trial_fn: Callable[..., Any], executor: Executor) -> tuple[Executor, bool]:
+    """``executor``, or one whose workers can find ``trial_fn``, and whether it is this search's own to close.
+
+    A process pool that starts its workers by 'spawn' or 'forkserver' (macOS and Windows; Linux from
+    Python 3.14) cannot run a trial defined in a notebook. On Linux the search then runs on a pool of
+    the same size that forks its workers; elsewhere, one trial after another in this process. Either
+    way a warning says so in one line.
+    """
+    if not isinstance(executor, ProcessPoolExecutor) or not _defined_in_a_notebook(trial_fn):
+        return executor, False
+    context = getattr(executor, "_mp_context", None) or multiprocessing.get_context()
+    method = context.get_start_method()
+    if method == "fork":
+        return executor, False
+    name = getattr(trial_fn, "__name__", "the trial function")
+    why = f"tune: {name}() is defined in a notebook, which processes started by {method!r} cannot import"
+    if _fork_available():
+        workers = getattr(executor, "_max_workers", None)
+        warnings.warn(f"{why}; its trials run on {workers or 'os.cpu_count()'} forked processes instead",
+                      RuntimeWarning, stacklevel=4)  # fmt: skip
+        return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")), True
+    warnings.warn(f"{why}; its trials run one after another in this process instead (define it in a module "
+                  "and import it to run them in parallel)", RuntimeWarning, stacklevel=4)  # fmt: skip
+    return SerialExecutor(), False
+
+
 def _run_all(
     trial_fn: Callable[..., Any],
     jobs: list[tuple[int, dict[str, Any], float | None]],
@@ -486,7 +536,22 @@ def _run_all(
     trial_timeout: float | None,
     progress: _Progress,
 ) -> list[Trial]:
-    executor = executor or SerialExecutor()
+    executor, own = _reachable_executor(trial_fn, executor or SerialExecutor())
+    try:
+        return _collect(trial_fn, jobs, executor, metric, trial_timeout, progress)
+    finally:
+        if own:  # after a Ctrl-C, the trials not yet started are dropped
+            executor.shutdown(cancel_futures=True)
+
+
+def _collect(
+    trial_fn: Callable[..., Any],
+    jobs: list[tuple[int, dict[str, Any], float | None]],
+    executor: Executor,
+    metric: str | None,
+    trial_timeout: float | None,
+    progress: _Progress,
+) -> list[Trial]:
     futures = [
         executor.submit(run_trial, trial_fn, i, config, budget, metric, trial_timeout) for i, config, budget in jobs
     ]
