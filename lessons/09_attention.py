@@ -422,9 +422,11 @@ has_target = y_val.numpy() >= 0
 
 def evaluate(model: Copier) -> tuple[float, float, np.ndarray]:
     """Validation accuracy and loss over the positions with a target, and the attention weights."""
+    model.eval()  # no dropout while measuring (this model has none; exercise 4 adds some)
     with tl.no_grad():
         logits, weights = model(x_val)
         loss = F.cross_entropy(logits.reshape(-1, V), y_val.reshape(-1), ignore_index=-100).item()
+    model.train()
     correct = logits.numpy().argmax(-1) == y_val.numpy()
     return float(correct[has_target].mean()), loss, weights.numpy()[:, 0]  # weights (n, T, T) of the one head
 
@@ -527,3 +529,37 @@ assert runs[False]["loss"] > math.log(V) - 0.02, (runs[False]["loss"], math.log(
 assert lag_is_max > 0.9 and on_lag.mean() > 0.5, (lag_is_max, on_lag.mean())
 print(f"lesson 09: Var(q.k) = d; one head by hand = the library's module (values and gradients); copying "
       f"x[t-{LAG}]: attention {accuracy:.3f}, masked to the current position {baseline:.3f} (chance {1 / V:.3f})")
+
+# %% [markdown]
+# ## Exercises
+#
+# Run the lesson with `--quick` after each change (answers for instructors:
+# `lessons/solutions/09_attention.md`).
+#
+# 1. **Predict, then run: a longer reach.** Set `LAG = 6` in section 5. Before running,
+#    write down the accuracy you expect for the attention model and for the baseline
+#    masked to the current position, and where the marked cells of the heat map will be.
+# 2. **Predict, then run: attention without positions.** In `Copier.forward`, leave out the
+#    position embedding: `h = self.tok(idx)`. Will the attention model still reach an
+#    accuracy near 1, stay at chance, or land in between? If in between, at which positions
+#    will it do best? Print the accuracy per position (`correct.mean(0)` in `evaluate`)
+#    and explain what the head can and cannot know about where a token is.
+# 3. **Code change: two heads.** Give the copy model two heads
+#    (`tl.nn.MultiheadSelfAttention(E, 2, causal=True)`, and `heads=2` in the baseline's
+#    call) and compute the pattern statistics (`on_lag`, `lag_is_max`) for each head
+#    separately (in `evaluate`, return `weights.numpy()[:, h]` for head h). Do the two
+#    heads divide the work, or do both learn the same pattern? Why is either possible here?
+# 4. **Predict, then run: dropout on the weights.** Pass `dropout=0.3` to the copy model's
+#    `MultiheadSelfAttention` and print the training loss of the last batches. The trained
+#    head puts nearly all of its weight on one key: predict, as a number, the training
+#    loss the model settles at, and its validation accuracy (measured in `eval()` mode,
+#    without dropout). Hint: what does the output at position t hold when that one
+#    weight is dropped?
+# 5. **Derivation: the rows of dS sum to zero.** From
+#    $dS = P \odot (dP - \operatorname{rowsum}(dP \odot P))$ and $\sum_j P_{ij} = 1$, show
+#    that $\sum_j dS_{ij} = 0$ for every row i, and check it on `dS` of section 3. Then explain
+#    it without algebra: what does a softmax do to a row of scores when the same number
+#    $c_i$ is added to all of them? Use this to predict the gradient of the **key bias**
+#    $b_K$ (the middle third of `in_proj_bias`), given that the score is
+#    $q_i \cdot (W_K x_j + b_K)/\sqrt d$, and check your prediction on
+#    `module.in_proj_bias.grad` in section 4.
