@@ -248,12 +248,16 @@ print("a pre-norm sub-block maps", tuple(xs.shape), "to", tuple(block_out.shape)
 
 # %%
 with tl.no_grad():
-    _, w_eval = attention(xs, w_in, b_in, w_out, b_out, H, dropout=0.1, training=False)
+    out_plain, _ = attention(xs, w_in, b_in, w_out, b_out, H)
+    out_eval, _ = attention(xs, w_in, b_in, w_out, b_out, H, dropout=0.1, training=False)
     out_train, _ = attention(xs, w_in, b_in, w_out, b_out, H, dropout=0.1, training=True)
     dropped = F.dropout(w_raw, 0.1, training=True)
+eval_change = float(np.abs(out_eval.numpy() - out_plain.numpy()).max())
+train_change = float(np.abs(out_train.numpy() - out_plain.numpy()).max())
 row_sums = dropped.sum(dim=-1).numpy()
 print(f"attention weights after dropout p = 0.1: row sums from {row_sums.min():.2f} to {row_sums.max():.2f}, "
       f"mean {row_sums.mean():.4f} over {row_sums.size:,} rows")  # fmt: skip
+print(f"largest change of the attention's output from dropout: training {train_change:.2f}, evaluation {eval_change}")
 gpt = GPT(GPTConfig(vocab_size=10, block_size=16, n_layer=1, n_head=4, n_embd=32, dropout=0.1))
 dropout_sites = sorted(name for name, m in gpt.named_modules() if isinstance(m, tl.nn.Dropout)) + sorted(
     f"{name} (its weights, p = {m.dropout})"
@@ -382,7 +386,7 @@ for name, gap in library_gap.items():
 # %%
 V, T, LAG = (8, 12, 3) if quick else (10, 20, 3)
 E = 16 if quick else 32
-steps, batch_size = (150, 32) if quick else (400, 64)
+steps, batch_size = (150, 32) if quick else (200, 64)
 rng = np.random.default_rng(args.seed)
 
 
@@ -442,7 +446,7 @@ for look_back in (True, False):
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        if step % (steps // 15) == 0:
+        if step % 5 == 0:
             curve.append((step, evaluate(model)[0]))
     accuracy, val_loss, weights = evaluate(model)
     runs[look_back] = {"curve": np.array(curve), "accuracy": accuracy, "loss": val_loss, "weights": weights}
@@ -467,14 +471,14 @@ ax_map.set_yticks(range(T), [f"{i}:{v}" for i, v in enumerate(tokens)], fontsize
 ax_map.set_xlabel("key position j : its token")
 ax_map.set_ylabel("query position t : its token")
 ax_map.set_title(f"Learned weights, one validation sequence\n(row t: where position t looks; target x[t−{LAG}])")
-ax_map.legend(loc="upper right", fontsize=8)
+ax_map.legend(loc="upper right", fontsize=8, facecolor="0.25", labelcolor="white")
 ax_map.grid(False)
 fig.colorbar(image, ax=ax_map, fraction=0.046, label="attention weight")
 for look_back, color, label in ((True, plot.COLORS["train"], "causal attention"),
                                 (False, "tab:red", "attention masked to the current position")):  # fmt: skip
     curve = runs[look_back]["curve"]
     ax_acc.plot(curve[:, 0], curve[:, 1], "o-", ms=3, color=color, label=label)
-ax_acc.axhline(1 / V, color=plot.COLORS["floor"], ls="--", label=f"chance 1/V = {1 / V:.2f}")
+ax_acc.axhline(1 / V, color=plot.COLORS["floor"], ls="--", label=f"chance 1/V = {1 / V:.3f}")
 ax_acc.set_ylim(0, 1.05)
 ax_acc.set_xlabel(f"optimizer step (batches of {batch_size} sequences)")
 ax_acc.set_ylabel("validation accuracy (fraction correct)")
@@ -483,7 +487,7 @@ ax_acc.legend(loc="center right", fontsize=9)
 print("saved", plot.save(fig, args.out, "copy_task"))
 
 # %% [markdown]
-# With causal attention the accuracy climbs to (nearly) 1 within a few hundred steps;
+# With causal attention the accuracy climbs to (nearly) 1 within a few dozen steps;
 # masked to the current position, the same model stays at chance, its loss at $\ln V$.
 # The heat map shows why: each row has a single bright cell, three to the left of the
 # diagonal — position t takes almost all of its value from position t − 3, whatever the
@@ -516,7 +520,7 @@ assert grad_norm[1024, False] < 1e-3 * grad_norm[1024, True], grad_norm  # order
 assert all(grad_norm[dim, True] > 0.2 for dim in ds), grad_norm
 assert ln_change < 1e-3 and top(w_raw10) > 0.9 and top(w_norm) < 0.5, (ln_change, top(w_raw10), top(w_norm))
 assert abs(row_sums.mean() - 1) < 0.01 and row_sums.std() > 0.05, (row_sums.mean(), row_sums.std())
-assert np.abs(w_eval.numpy() - w_raw.numpy()).max() == 0.0
+assert eval_change == 0.0 and train_change > 0.1, (eval_change, train_change)
 assert dropout_sites == ["blocks.0.mlp.dropout", "blocks.0.resid_dropout", "drop",
                          "blocks.0.attn (its weights, p = 0.1)"], dropout_sites  # fmt: skip
 assert all(gap < 1e-12 for gap in derivation_gap.values()), derivation_gap
