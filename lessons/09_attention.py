@@ -539,8 +539,9 @@ print("saved", plot.save(fig, args.out, "copy_task"))
 # products, the causal mask hides the future, and each position takes a weighted average
 # of the values. The $1/\sqrt d$ keeps the scores' variance at 1, where the softmax neither
 # saturates nor kills the gradient. Several heads split the embedding; GPT wraps them in
-# a pre-norm residual block with dropout on the weights and on what is added to the
-# stream. The backward pass follows from the chain rule in five lines, and our
+# a pre-norm residual block — the layer norm keeps the scores' scale, the residual keeps a
+# deep stack from collapsing every position into one vector — with dropout on the weights
+# and on what is added to the stream. The backward pass follows from the chain rule in five lines, and our
 # hand-written attention equals the library's, values and gradients, to float64
 # rounding. On a task only attention can solve, one head learns to look exactly where
 # the answer is.
