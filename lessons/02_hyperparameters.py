@@ -231,3 +231,28 @@ assert r.metrics["val_loss"] <= g.metrics["val_loss"] + 0.05, (r.metrics, g.metr
 assert math.isfinite(r.metrics["val_loss"])
 print("lesson 02: the range test brackets the learning rate; gradient noise falls as 1/sqrt(B); "
       "the learning rate dominates, and random search matches or beats the grid")
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. **Predict, then run.** Section 2 draws each batch's examples *with* replacement.
+#    Draw them without replacement, as a `DataLoader` does
+#    (`draw.choice(len(train_set), b, replace=False)`), and extend `batch_sizes` up to
+#    1024 (the training set has 1050 reviews in `--quick`). Before running: what is the
+#    noise of a batch that holds (almost) the whole training set? Does the slope stay at
+#    −1/2? (Switch off the two noise assertions for this run.)
+# 2. **Derivation.** (a) Show that for $B$ examples drawn independently (with
+#    replacement), $\mathbb E\,\lVert g_B - g \rVert^2 = \operatorname{tr}\Sigma / B$, where
+#    $\Sigma$ is the covariance of one example's gradient over the training set. (b)
+#    Without replacement the variance gains the factor $\frac{N - B}{N - 1}$ (the
+#    *finite-population correction*). Use it to predict the noise at $B = 512$ and
+#    $B = 1024$ of exercise 1 from the noise at $B = 1$, and compare with your measurement.
+# 3. **Code change.** Replace the 3 × 3 grid by a one-dimensional grid of 9 learning rates
+#    at dropout 0 (`{"lr": [float(v) for v in np.logspace(-4, -1, 9)], "dropout": [0.0]}`).
+#    Predict: does random search still beat the grid? What does this say about *when*
+#    random search beats a grid? (Switch off the `spread_lr` assertion, which needs a
+#    two-dimensional grid.)
+# 4. **Predict, then run.** Run the learning-rate range test with batches of 8 instead
+#    of 32 (same number of steps). Will the lowest point of the smoothed loss move? What
+#    does your answer imply for a learning rate found by a range test when you later
+#    change the batch size?

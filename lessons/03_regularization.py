@@ -342,3 +342,26 @@ for title, s in sweep.items():
     assert abs(val[-1] - math.log(2)) < 0.02, f"{title}: far too strong, it predicts 1/2 for every review"
     assert s["train"].mean(axis=1)[-1] > s["train"].mean(axis=1)[0] + 0.1, f"{title}: too strong underfits"
 print("lesson 03: regularization turns memorizing into generalizing; its strength has a U-shaped validation loss")
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. **Predict, then run.** Section 4 found that L2 at `weight_decay=0.01` leaves most
+#    hidden units dead. Train with `weight_decay=1e-3` and `3e-2` and count the dead
+#    units of each (a unit is dead if `model.fc1(x_train)` is ≤ 0 in its column for
+#    every training review). Before running: more or fewer dead units than at 0.01?
+# 2. **Predict, then run.** Without any regularizer, train on `N_TRAIN = 1000` reviews
+#    instead of 300 (set it before calling `train`). Will the network still memorize
+#    the noisy labels (training loss near 0)? How much does the validation loss improve?
+# 3. **Code change.** Train the L2 model with the penalty in the loss instead of the
+#    optimizer: `weight_decay=0` and `loss = loss + 0.01 * F.l2_penalty(weights)` inside
+#    `train`. Predict how far the final weights will be from the `weight_decay=0.01`
+#    run's, then measure the largest difference. Would the answer be the same with
+#    `tl.optim.AdamW`'s decoupled decay?
+# 4. **Derivation.** A proximal step solves, after the optimizer's update has produced
+#    $v$, the problem $w = \arg\min_w \frac{1}{2\eta}(w - v)^2 + R(w)$. (a) For
+#    $R(w) = \lambda |w|$, show that $w = \operatorname{sign}(v)\max(|v| - \eta\lambda, 0)$
+#    (consider $w > 0$, $w < 0$ and $w = 0$ separately). (b) For
+#    $R(w) = \frac{\lambda}{2} w^2$, find $w$. (c) Which of the two can return exactly 0
+#    for a nonzero $v$, and for which $v$? Connect the answer to the "exactly 0" bars
+#    of the weights figure.
