@@ -253,9 +253,9 @@ print("saved", plot.save(fig, args.out, "weights"))
 # them toward 0 step after step — below 1e-3, most below 1e-6, never exactly to 0. That
 # is where the L2 model's tiny weights come from: almost all of them belong to dead
 # units, not to shrunken active ones (the few active-unit weights down there read words
-# that never occur in the training reviews, and get no gradient either). Proximal L1 zeroes almost every weight, dead
-# units and active ones alike — whole hidden units are switched off — and keeps a few
-# large ones: a smaller network, found by training. The L1 penalty added to the loss
+# that never occur in the training reviews, and get no gradient either). Proximal L1
+# zeroes almost every weight, dead units and active ones alike — whole hidden units are
+# switched off — and keeps a few large ones: a smaller network, found by training. The L1 penalty added to the loss
 # instead pushes nearly every weight below 0.01, yet none to exactly 0: a gradient step
 # on |w| jumps across zero instead of stopping on it, so the weights rattle around zero.
 # (The two strengths differ, 0.003 vs 0.3, because Adam rescales the penalty's gradient
