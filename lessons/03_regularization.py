@@ -179,8 +179,8 @@ print("saved", plot.save(fig, args.out, "curves"))
 # Without regularization the training loss goes to almost zero — the network has learned
 # which of the 300 reviews carry a flipped label — while the validation loss climbs far
 # above the floor: **overfitting**. L2 and L1 keep the validation loss near the floor.
-# Where dropout acts matters: on the 512 hidden units it does not help here (many units
-# carry the same information, so losing half of them costs little); on the input words it
+# Where dropout acts matters: on the 512 hidden units it leaves most of the gap open (many
+# units carry the same information, so losing half of them costs little); on the input words it
 # forces the network to decide from any half of the words, and the gap closes.
 #
 # But compare the validation *accuracies*: word dropout closes the gap without
@@ -250,7 +250,7 @@ print("saved", plot.save(fig, args.out, "weights"))
 # falls to less than half — and makes none of them exactly 0. It also leaves far more
 # units dead, most of them: a unit that helps little is cheaper off than on, and once it
 # is off for every review, the decay is the only force left on its weights and pulls
-# them toward 0 step after step — below 1e-3, most below 1e-6, never exactly to 0. That
+# them toward 0 step after step — below 0.01, most below 1e-6, never exactly to 0. That
 # is where the L2 model's tiny weights come from: almost all of them belong to dead
 # units, not to shrunken active ones (the few active-unit weights down there read words
 # that never occur in the training reviews, and get no gradient either). Proximal L1
@@ -326,12 +326,13 @@ assert none["train"][-1] < 0.2 and gap["none"] > 0.5, "without regularization th
 for name in ["L2 (weight_decay=0.01)", "L1 (proximal, l1=0.3)", "dropout 0.5 on words"]:
     assert runs[name]["val"][-1] < none["val"][-1] - 0.3, (name, runs[name]["val"][-1], none["val"][-1])
     assert gap[name] < 0.5 * gap["none"], (name, gap)
-assert runs["dropout 0.5 on hidden units"]["val"][-1] > none["val"][-1] - 0.1, "dropout on hidden units does not help"
+assert gap["dropout 0.5 on hidden units"] > 0.75 * gap["none"], "dropout on hidden units leaves most of the gap"
+assert runs["dropout 0.5 on words"]["val_accuracy"] < none["val_accuracy"] + 0.02, "word dropout: no better accuracy"
 assert zeros["L1 (proximal, l1=0.3)"] > 0.8 and zeros["none"] == zeros[l2] == 0.0
 assert zeros["L1 in the loss (λ=0.003)"] == 0.0 and tiny["L1 in the loss (λ=0.003)"] > 0.9
 assert active_rms[l2] < 0.5 * active_rms["none"], "L2 shrinks the active weights"
 assert dead[l2].mean() > 0.5 and dead[l2].sum() > 3 * dead["none"].sum(), "L2 leaves most units dead"
-assert dead_max[l2] < 1e-3 and dead_max["none"] > 0.1, "dead units' weights decay under L2, stay put without it"
+assert dead_max[l2] < 1e-2 and dead_max["none"] > 0.1, "dead units' weights decay under L2, stay put without it"
 assert np.mean(np.abs(weights[l2][dead[l2]]) < 1e-6) > 0.5, "most of L2's dead-unit weights fall below 1e-6"
 assert share_dead > 0.9, "the L2 model's tiny weights are those of dead units"
 for title, s in sweep.items():
