@@ -156,3 +156,25 @@ worst = bad.rows[0]
 print(f"at the worst element, numeric / analytic = {worst.numeric / worst.analytic:.4f}: the missing factor 3")
 assert abs(worst.numeric / worst.analytic - 3) < 1e-4
 print("lesson 00: the engine matches the chain rule; gradcheck passes the correct op and fails the broken one")
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. **Derivation.** Take $g(a, b) = \tanh(a b)\cdot b$. Name the intermediate values as
+#    in section 1, and work out $\partial g / \partial a$ and $\partial g / \partial b$ by
+#    hand with the chain rule (how many paths lead from $b$ to $g$?). Evaluate them at
+#    $a = 0.5$, $b = -1.5$, then build $g$ from tensors and compare with the engine's
+#    `a.grad` and `b.grad`.
+# 2. **Predict, then run.** Section 2 calls `f.backward(retain_graph=True)` once. Add a
+#    second `f.backward()` right after it. Before running: what will `a.grad` hold, and
+#    which of the closing assertions will fail? What does this tell you about why a
+#    training loop calls `optimizer.zero_grad()` before every backward pass?
+# 3. **Predict, then run.** `tl.gradcheck` compares with tolerances `atol=1e-5`,
+#    `rtol=1e-3` (printed under each report). Change `BrokenCube`'s backward to return
+#    `gy * 3.003 * self.x**2`, then `gy * 3.03 * self.x**2`. Which of the two passes the
+#    check? Is a passing gradcheck a proof that a backward is exact?
+# 4. **Code change.** Build `x` and `w` in section 5 without `dtype=tl.float64` (so in
+#    float32) and run the check. What happens, and why does a finite-difference check
+#    with $\epsilon = 10^{-6}$ need float64? (Estimate the rounding error of
+#    $f(x + \epsilon) - f(x - \epsilon)$ in float32, where one ulp of a number near 1 is
+#    about $10^{-7}$.)

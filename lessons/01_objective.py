@@ -79,10 +79,41 @@ print("saved", plot.save(fig, args.out, "initial_loss"))
 # %% [markdown]
 # ## 3. The gradient of softmax + cross-entropy is p − t
 #
-# Differentiate $L = -\sum_c t_c \log \mathrm{softmax}(z)_c$ with respect to $z_k$:
-# $\partial L / \partial z_k = p_k - t_k$. The prediction minus the target — no
-# exponentials, no divisions, nothing that can blow up. Autograd, a numerical check and
-# the formula all agree:
+# The result first: $\partial L / \partial z_k = p_k - t_k$, the prediction minus the
+# target — no exponentials, no divisions, nothing that can blow up. Now the derivation,
+# in three steps.
+#
+# **Step 1: the softmax Jacobian.** Write $p_i = e^{z_i} / S$ with $S = \sum_j e^{z_j}$,
+# so $\partial S / \partial z_k = e^{z_k}$. By the quotient rule,
+#
+# $$\frac{\partial p_i}{\partial z_k}
+#   = \frac{\delta_{ik}\, e^{z_i}\, S - e^{z_i}\, e^{z_k}}{S^2}
+#   = p_i\,\delta_{ik} - p_i\, p_k
+#   = p_i\,(\delta_{ik} - p_k),$$
+#
+# where $\delta_{ik}$ is 1 if $i = k$ and 0 otherwise. As a matrix:
+# $J = \operatorname{diag}(p) - p\,p^\top$.
+#
+# **Step 2: the chain rule through the logarithm.** $L = -\sum_i t_i \log p_i$ depends
+# on $z_k$ through every $p_i$, and $\partial \log p_i / \partial p_i = 1 / p_i$:
+#
+# $$\frac{\partial L}{\partial z_k}
+#   = -\sum_i \frac{t_i}{p_i}\, \frac{\partial p_i}{\partial z_k}
+#   = -\sum_i \frac{t_i}{p_i}\, p_i\,(\delta_{ik} - p_k)
+#   = -\sum_i t_i\,\delta_{ik} + p_k \sum_i t_i
+#   = -t_k + p_k \sum_i t_i .$$
+#
+# The $1/p_i$ of the logarithm cancels the $p_i$ of the softmax: that is why the result
+# has no division, even where $p_i$ is tiny.
+#
+# **Step 3: the target is a distribution.** $t$ sums to 1 (a one-hot $t = e_y$ has a
+# single 1 at the true class $y$), so $\sum_i t_i = 1$ and
+#
+# $$\frac{\partial L}{\partial z_k} = p_k - t_k, \qquad
+#   \nabla_z L = p - e_y \text{ for a label } y .$$
+#
+# The true class's logit is pushed up by $1 - p_y$, every other logit down by its own
+# probability. Autograd, a numerical check, the Jacobian of step 1 and the formula all agree:
 
 # %%
 z = tl.tensor(rng.standard_normal((5, 7)), dtype=tl.float64, requires_grad=True)
@@ -95,6 +126,16 @@ print(f"max |autograd - (p - t)| = {gap:.2e}")
 check = tl.gradcheck(lambda z: F.cross_entropy(z, tl.tensor(y), reduction="sum"), [z.detach().requires_grad_()],
                      names=["logits"], raise_on_fail=False)  # fmt: skip
 print(check)
+# Step 1 on its own: the Jacobian of softmax, one row of autograd per output p_i, against diag(p) - p p^T.
+z_row = tl.tensor(rng.standard_normal(7), dtype=tl.float64, requires_grad=True)
+jacobian = np.zeros((7, 7))
+for i in range(7):
+    z_row.grad = None
+    F.softmax(z_row, dim=0)[i].backward()
+    jacobian[i] = z_row.grad.numpy()
+p_row = F.softmax(z_row.detach(), dim=0).numpy()
+jacobian_gap = np.abs(jacobian - (np.diag(p_row) - np.outer(p_row, p_row))).max()
+print(f"max |autograd Jacobian - (diag(p) - p p^T)| = {jacobian_gap:.2e}")
 
 # %% [markdown]
 # ## 4. Why not the squared error?
@@ -133,24 +174,55 @@ print(f"at z = -6: cross-entropy gradient {ce_grad[at]:.3f}, squared-error gradi
 # $e^L$ — the model is as unsure as a uniform choice among that many tokens — and
 # $L / \ln 2$ **bits per character** for a character model: the average length of a code
 # built from its predictions.
+#
+# Perplexity makes section 2's rule easy to remember: an untrained model is as unsure as
+# a uniform choice among all $C$ tokens, so **its perplexity is the vocabulary size**.
+# The untrained GPTs above, measured:
 
 # %%
 print(f"{'loss (nats)':>12} {'perplexity':>11} {'bits/char':>10}")
 for loss in [math.log(65), 2.0, 1.5, 1.0]:
     print(f"{loss:>12.3f} {metrics.perplexity(loss):>11.2f} {metrics.bits_per_char(loss):>10.3f}")
+untrained_perplexity = [metrics.perplexity(loss) for loss in initial]
+for V, ppl in zip(sizes, untrained_perplexity):
+    print(f"untrained GPT, vocabulary {V:>4}: perplexity {ppl:7.2f}  ({ppl / V:.3f} × the vocabulary size)")
 
 # %% [markdown]
 # ## Conclusion
 #
 # Cross-entropy is the negative log-likelihood of the labels; an untrained model starts
-# at ln C; its gradient with respect to the logits is p − t, exact; and it keeps a strong
-# gradient exactly where the squared error loses it.
+# at ln C (a perplexity equal to the vocabulary size); its gradient with respect to the
+# logits is p − t, exact, because the logarithm's 1/p cancels the softmax's p; and it
+# keeps a strong gradient exactly where the squared error loses it.
 
 # %%
 assert abs(neg_log_likelihood - ce) < 1e-12
 for V, loss in zip(sizes, initial):
     assert abs(loss - math.log(V)) < 0.05 * max(1.0, math.log(V)), (V, loss)
-assert gap < 1e-12 and check.passed
+assert gap < 1e-12 and check.passed and jacobian_gap < 1e-12
 assert ce_grad[at] > 100 * mse_grad[at]
-assert abs(metrics.perplexity(math.log(65)) - 65) < 1e-9
-print("lesson 01: cross-entropy = max likelihood; starts at ln C; gradient p - t; no saturation")
+for V, ppl in zip(sizes, untrained_perplexity):
+    assert abs(ppl / V - 1) < 0.1, f"an untrained model's perplexity is its vocabulary size: {V}, {ppl:.2f}"
+print("lesson 01: cross-entropy = max likelihood; starts at ln C (perplexity V); gradient p - t; no saturation")
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. **Predict, then run.** In section 2, right after building each model, add
+#    `model.wte.weight.data *= 50`, so the embedding table (which the output layer
+#    shares) is drawn from N(0, 1) instead of N(0, 0.02). Before running: will the initial
+#    loss still be close to ln C, above it, or below it? Why can it not be below by much?
+# 2. **Predict, then run.** Section 4 prints the two gradients at $z = -6$. From the
+#    formulas alone, predict the ratio of the cross-entropy gradient to the squared-error
+#    gradient at $z = -10$; then change `zs + 6` to `zs + 10` and check.
+# 3. **Code change.** Section 3 sums the loss over the batch (`reduction="sum"`). Switch to
+#    the default, the mean over the $N$ examples. The check `gap < 1e-12` now fails: by how
+#    much, and what is the gradient instead? Fix the `formula` line so the check passes.
+# 4. **Derivation.** *Label smoothing* trains on the target
+#    $t = (1 - \varepsilon)\, e_y + \varepsilon / C$ instead of the one-hot $e_y$.
+#    (a) Go through steps 2 and 3 of section 3 again: is the gradient still $p - t$?
+#    Which property of $t$ does the derivation need? (b) With one-hot targets the loss
+#    has no minimum at finite logits; with smoothing it does. Find $p$ at the minimum,
+#    the minimal loss, and the gap $z_y - z_k$ between the true class's logit and any
+#    other, for $C = 7$, $\varepsilon = 0.1$. (c) Check (a) numerically with
+#    `-(tl.tensor(t) * F.log_softmax(z, dim=1)).sum()` and autograd.

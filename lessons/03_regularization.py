@@ -108,8 +108,8 @@ print(f"best possible: accuracy {1 - NOISE:.2f}, cross-entropy {floor:.3f} nats"
 
 
 def train(seed: int, weight_decay: float = 0.0, l1: float = 0.0, l1_in_loss: float = 0.0,
-          word_dropout: float = 0.0, hidden_dropout: float = 0.0) -> dict:  # fmt: skip
-    """Train one BagOfWordsNet; per-epoch training and validation losses, and the model."""
+          word_dropout: float = 0.0, hidden_dropout: float = 0.0, every_epoch: bool = True) -> dict:  # fmt: skip
+    """Train one BagOfWordsNet; training and validation losses (after each epoch, or the last only), and the model."""
     tl.manual_seed(seed)
     train_set, val_set = reviews(N_TRAIN, seed), reviews(N_VAL, 10_000 + seed)
     x, y = bag_of_words(train_set.texts), tl.tensor(train_set.labels)
@@ -121,7 +121,7 @@ def train(seed: int, weight_decay: float = 0.0, l1: float = 0.0, l1_in_loss: flo
                                {"params": biases}], lr=1e-2)  # fmt: skip
     order = np.random.default_rng(seed)
     curves = {"train": [], "val": []}
-    for _ in range(epochs):
+    for epoch in range(epochs):
         model.train()
         for batch in np.array_split(order.permutation(N_TRAIN), N_TRAIN // 32):
             optimizer.zero_grad()
@@ -130,6 +130,8 @@ def train(seed: int, weight_decay: float = 0.0, l1: float = 0.0, l1_in_loss: flo
                 loss = loss + l1_in_loss * F.l1_penalty(weights)
             loss.backward()
             optimizer.step()
+        if not every_epoch and epoch < epochs - 1:
+            continue  # measuring 2300 reviews costs more than an epoch of training
         model.eval()
         with tl.no_grad():
             curves["train"].append(F.cross_entropy(model(x), y).item())
@@ -177,8 +179,8 @@ print("saved", plot.save(fig, args.out, "curves"))
 # Without regularization the training loss goes to almost zero — the network has learned
 # which of the 300 reviews carry a flipped label — while the validation loss climbs far
 # above the floor: **overfitting**. L2 and L1 keep the validation loss near the floor.
-# Where dropout acts matters: on the 512 hidden units it does not help here (many units
-# carry the same information, so losing half of them costs little); on the input words it
+# Where dropout acts matters: on the 512 hidden units it leaves most of the gap open (many
+# units carry the same information, so losing half of them costs little); on the input words it
 # forces the network to decide from any half of the words, and the gap closes.
 #
 # But compare the validation *accuracies*: word dropout closes the gap without
@@ -189,55 +191,75 @@ print("saved", plot.save(fig, args.out, "curves"))
 #
 # ## 4. What the regularizers do to the weights
 #
-# The histogram of the first layer's weights (log scale on the counts) and the fraction
-# that is exactly zero.
+# A weight matrix holds two kinds of weights. Most of them are *active*: the input
+# weights of a hidden unit that is on for some review. But a ReLU unit can be **dead**:
+# its pre-activation is negative for every training review, so it outputs 0, passes back
+# no gradient, and the data never moves its weights again. A dead unit's weights change
+# only under the regularizer — so we count the dead units of every model, and look at
+# their weights (grey) apart from the active ones (colour), on a log scale of $|w|$,
+# with the weights that are *exactly* 0 counted in a bar of their own.
 
 # %%
 subgradient = train(args.seed, l1_in_loss=3e-3)  # a strength whose validation loss is close to the proximal run's
-first_layer = {name: runs[name]["model"].fc1.weight.detach().numpy().ravel()
-               for name in ["none", "L2 (weight_decay=0.01)", "L1 (proximal, l1=0.3)"]}  # fmt: skip
-first_layer["L1 in the loss (λ=0.003)"] = subgradient["model"].fc1.weight.detach().numpy().ravel()
-zeros = {name: float(np.mean(w == 0.0)) for name, w in first_layer.items()}
-tiny = {name: float(np.mean(np.abs(w) < 1e-2)) for name, w in first_layer.items()}
-norms = {name: float(np.linalg.norm(w)) for name, w in first_layer.items()}
-for name in first_layer:
-    print(f"{name:26s} exactly zero: {zeros[name]:6.1%}   |w| < 0.01: {tiny[name]:6.1%}   ||W1|| = {norms[name]:5.2f}")
+models = {name: runs[name]["model"] for name in ["none", "L2 (weight_decay=0.01)", "L1 (proximal, l1=0.3)"]}
+models["L1 in the loss (λ=0.003)"] = subgradient["model"]
+x_train = bag_of_words(reviews(N_TRAIN, args.seed).texts)
+weights, dead = {}, {}
+for name, model in models.items():
+    weights[name] = model.fc1.weight.detach().numpy()  # (H, V): row j holds hidden unit j's input weights
+    with tl.no_grad():
+        dead[name] = model.fc1(x_train).numpy().max(axis=0) <= 0  # off for every training review
+zeros = {name: float(np.mean(w == 0.0)) for name, w in weights.items()}
+tiny = {name: float(np.mean(np.abs(w) < 1e-2)) for name, w in weights.items()}
+active_rms = {name: float(np.sqrt(np.mean(w[~dead[name]] ** 2))) for name, w in weights.items()}
+dead_max = {name: float(np.abs(w[dead[name]]).max()) for name, w in weights.items()}
+print(f"{'':26s} {'dead units':>10} {'exactly 0':>10} {'|w| < 0.01':>11} {'rms active':>11} {'max |w| dead':>13}")
+for name in weights:
+    print(f"{name:26s} {int(dead[name].sum()):>6} / {HIDDEN} {zeros[name]:>9.1%} {tiny[name]:>11.1%} "
+          f"{active_rms[name]:>11.4f} {dead_max[name]:>13.2e}")  # fmt: skip
 print(f"L1 in the loss: validation loss {subgradient['val'][-1]:.3f}")
-alive = int((np.abs(runs["L1 (proximal, l1=0.3)"]["model"].fc1.weight.detach().numpy()).sum(axis=1) > 0).sum())
+l2 = "L2 (weight_decay=0.01)"
+below = np.abs(weights[l2]) < 1e-6
+share_dead = float(below[dead[l2]].sum() / below.sum())
+print(f"L2: {below.mean():.1%} of the weights are below 1e-6; {share_dead:.1%} of those belong to dead units")
+alive = int((np.abs(weights["L1 (proximal, l1=0.3)"]).sum(axis=1) > 0).sum())
 print(f"hidden units with any nonzero input weight after proximal L1: {alive} of {HIDDEN}")
 
 # %%
-fig, (ax, ax_cdf) = plot.figure(ncols=2, width=6, height=4.2)
-colors = dict(zip(first_layer, ["tab:red", "tab:blue", "tab:green", "tab:orange"]))
-for name, w in first_layer.items():
-    ax.hist(w, bins=np.linspace(-1.5, 1.5, 121), histtype="step", lw=1.6, color=colors[name], label=name)
-    size = np.sort(np.abs(w))
-    ax_cdf.plot(np.maximum(size, 1e-9), np.arange(1, size.size + 1) / size.size, color=colors[name],
-                lw=1.8, label=f"{name}: {zeros[name]:.0%} exactly 0")  # fmt: skip
-ax.set_yscale("log")
-ax.set_xlabel("first-layer weight")
-ax.set_ylabel("number of weights (log scale)")
-ax.set_title("Distribution of the first layer's weights")
-ax.legend(fontsize=8)
-ax_cdf.set_xscale("log")
-ax_cdf.set_xlim(1e-9, 3)
-ax_cdf.set_xlabel("|w| (exact zeros drawn at 1e-9)")
-ax_cdf.set_ylabel("fraction of weights with |weight| ≤ |w|")
-ax_cdf.set_title("Only the proximal step makes weights exactly 0")
-ax_cdf.legend(fontsize=8, loc="center right")
-fig.suptitle("L2 shrinks the weights; L1 pushes most of them to zero")
+fig, axes = plot.figure(ncols=2, nrows=2, width=5, height=3.4)
+bins = np.linspace(-10, 1, 45)
+colors = dict(zip(weights, ["tab:red", "tab:blue", "tab:green", "tab:orange"]))
+for ax, (name, w) in zip(axes.ravel(), weights.items()):
+    nonzero = [np.log10(np.maximum(np.abs(part[part != 0]), 1e-10)) for part in (w[~dead[name]], w[dead[name]])]
+    ax.hist(nonzero, bins=bins, stacked=True, color=[colors[name], "tab:gray"],
+            label=["active units", f"dead units ({int(dead[name].sum())} of {HIDDEN})"])  # fmt: skip
+    ax.bar(-11.5, int((w == 0).sum()), width=0.5, color="k", label=f"exactly 0 ({zeros[name]:.0%})")
+    ax.set_xticks([-11.5, -10, -8, -6, -4, -2, 0], ["0", "1e-10", "1e-8", "1e-6", "1e-4", "0.01", "1"])
+    ax.set_yscale("log")
+    ax.set_ylim(0.8, 3 * w.size)
+    ax.set_title(name, fontsize=11)
+    ax.set_xlabel("|w| (log scale; below 1e-10 drawn at 1e-10)")
+    ax.set_ylabel("number of weights (log scale)")
+    ax.legend(fontsize=8, loc="upper center")
+fig.suptitle(f"First-layer weights ({weights['none'].size} per model): L2 shrinks, only proximal L1 makes exact zeros")
 print("saved", plot.save(fig, args.out, "weights"))
 
 # %% [markdown]
-# L2 narrows the distribution, and the weights of hidden units that stopped receiving a
-# gradient (a ReLU that is off for every review) decay toward zero step after step —
-# far below 1e-6, yet never exactly to 0. Proximal L1 zeroes almost
-# every weight — whole hidden units are switched off — and keeps a few large ones: a
-# smaller network, found by training. The L1 penalty added to the loss instead pushes
-# nearly every weight below 0.01, yet none to exactly 0: a gradient step on |w| jumps
-# across zero instead of stopping on it, so the weights rattle around zero. (The two
-# strengths differ, 0.003 vs 0.3, because Adam rescales the penalty's gradient like any
-# other gradient, while the proximal step is applied after Adam, unscaled.)
+# Without regularization a few units die, and their weights stay where they were when
+# they died (grey, around 0.1). L2 shrinks the active weights — their root mean square
+# falls to less than half — and makes none of them exactly 0. It also leaves far more
+# units dead, most of them: a unit that helps little is cheaper off than on, and once it
+# is off for every review, the decay is the only force left on its weights and pulls
+# them toward 0 step after step — below 0.01, most below 1e-6, never exactly to 0. That
+# is where the L2 model's tiny weights come from: almost all of them belong to dead
+# units, not to shrunken active ones (the few active-unit weights down there read words
+# that never occur in the training reviews, and get no gradient either). Proximal L1
+# zeroes almost every weight, dead units and active ones alike — whole hidden units are
+# switched off — and keeps a few large ones: a smaller network, found by training. The L1 penalty added to the loss
+# instead pushes nearly every weight below 0.01, yet none to exactly 0: a gradient step
+# on |w| jumps across zero instead of stopping on it, so the weights rattle around zero.
+# (The two strengths differ, 0.003 vs 0.3, because Adam rescales the penalty's gradient
+# like any other gradient, while the proximal step is applied after Adam, unscaled.)
 #
 # ## 5. How strong? Validation loss against the regularization strength
 #
@@ -255,7 +277,7 @@ SWEEPS = {
 }
 sweep = {}
 for title, (key, values) in SWEEPS.items():
-    results = [[train(s, **{key: v}) for s in seeds] for v in values]
+    results = [[train(s, **{key: v}, every_epoch=False) for s in seeds] for v in values]
     sweep[title] = {
         "values": values,
         "val": np.array([[r["val"][-1] for r in rs] for rs in results]),
@@ -293,8 +315,9 @@ print("saved", plot.save(fig, args.out, "strength"))
 # near zero, validation loss far above what is possible. L2, L1 and dropout each trade a
 # little training fit for a much better validation loss; their strength is a
 # hyperparameter with a U-shaped validation loss, chosen on the validation set (lessons
-# 2 and 6). L2 shrinks every weight, proximal L1 zeroes most of them, and dropout works
-# where it removes information the network would otherwise lean on.
+# 2 and 6). L2 shrinks the weights without making any exactly 0 (and leaves most ReLU
+# units dead, whose weights then decay toward 0); proximal L1 zeroes most of them; and
+# dropout works where it removes information the network would otherwise lean on.
 
 # %%
 none = runs["none"]
@@ -303,9 +326,15 @@ assert none["train"][-1] < 0.2 and gap["none"] > 0.5, "without regularization th
 for name in ["L2 (weight_decay=0.01)", "L1 (proximal, l1=0.3)", "dropout 0.5 on words"]:
     assert runs[name]["val"][-1] < none["val"][-1] - 0.3, (name, runs[name]["val"][-1], none["val"][-1])
     assert gap[name] < 0.5 * gap["none"], (name, gap)
-assert zeros["L1 (proximal, l1=0.3)"] > 0.8 and zeros["none"] == zeros["L2 (weight_decay=0.01)"] == 0.0
+assert gap["dropout 0.5 on hidden units"] > 0.75 * gap["none"], "dropout on hidden units leaves most of the gap"
+assert runs["dropout 0.5 on words"]["val_accuracy"] < none["val_accuracy"] + 0.02, "word dropout: no better accuracy"
+assert zeros["L1 (proximal, l1=0.3)"] > 0.8 and zeros["none"] == zeros[l2] == 0.0
 assert zeros["L1 in the loss (λ=0.003)"] == 0.0 and tiny["L1 in the loss (λ=0.003)"] > 0.9
-assert norms["L2 (weight_decay=0.01)"] < 0.5 * norms["none"]
+assert active_rms[l2] < 0.5 * active_rms["none"], "L2 shrinks the active weights"
+assert dead[l2].mean() > 0.5 and dead[l2].sum() > 3 * dead["none"].sum(), "L2 leaves most units dead"
+assert dead_max[l2] < 1e-2 and dead_max["none"] > 0.1, "dead units' weights decay under L2, stay put without it"
+assert np.mean(np.abs(weights[l2][dead[l2]]) < 1e-6) > 0.5, "most of L2's dead-unit weights fall below 1e-6"
+assert share_dead > 0.9, "the L2 model's tiny weights are those of dead units"
 for title, s in sweep.items():
     val = s["val"].mean(axis=1)
     best = int(np.argmin(val))
@@ -314,3 +343,26 @@ for title, s in sweep.items():
     assert abs(val[-1] - math.log(2)) < 0.02, f"{title}: far too strong, it predicts 1/2 for every review"
     assert s["train"].mean(axis=1)[-1] > s["train"].mean(axis=1)[0] + 0.1, f"{title}: too strong underfits"
 print("lesson 03: regularization turns memorizing into generalizing; its strength has a U-shaped validation loss")
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. **Predict, then run.** Section 4 found that L2 at `weight_decay=0.01` leaves most
+#    hidden units dead. Train with `weight_decay=1e-3` and `3e-2` and count the dead
+#    units of each (a unit is dead if `model.fc1(x_train)` is ≤ 0 in its column for
+#    every training review). Before running: more or fewer dead units than at 0.01?
+# 2. **Predict, then run.** Without any regularizer, train on `N_TRAIN = 1000` reviews
+#    instead of 300 (set it before calling `train`). Will the network still memorize
+#    the noisy labels (training loss near 0)? How much does the validation loss improve?
+# 3. **Code change.** Train the L2 model with the penalty in the loss instead of the
+#    optimizer: `weight_decay=0` and `loss = loss + 0.01 * F.l2_penalty(weights)` inside
+#    `train`. Predict how far the final weights will be from the `weight_decay=0.01`
+#    run's, then measure the largest difference. Would the answer be the same with
+#    `tl.optim.AdamW`'s decoupled decay?
+# 4. **Derivation.** A proximal step solves, after the optimizer's update has produced
+#    $v$, the problem $w = \arg\min_w \frac{1}{2\eta}(w - v)^2 + R(w)$. (a) For
+#    $R(w) = \lambda |w|$, show that $w = \operatorname{sign}(v)\max(|v| - \eta\lambda, 0)$
+#    (consider $w > 0$, $w < 0$ and $w = 0$ separately). (b) For
+#    $R(w) = \frac{\lambda}{2} w^2$, find $w$. (c) Which of the two can return exactly 0
+#    for a nonzero $v$, and for which $v$? Connect the answer to the "exactly 0" bars
+#    of the weights figure.
