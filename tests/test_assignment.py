@@ -142,6 +142,8 @@ def test_student_copy_has_no_markers_nor_grader_and_imports_and_runs_forward(stu
     assert not (student_copy / "tinyllm" / "assignment").exists()
     assert not (student_copy / "tests" / "test_assignment.py").exists()
     assert (student_copy / "tests" / "test_autograd.py").is_file() and (student_copy / "lessons").is_dir()
+    assert not (student_copy / "lessons" / "solutions").exists()  # the lessons' exercises, without their answers
+    assert (student_copy / "lessons" / "09_attention.py").is_file()
     students = (student_copy / "STUDENTS.md").read_text()
     assert all(f"`{t}`" in students for t in ALL)
     assert json.loads((student_copy / "assignment.json").read_text())["tasks"] == ALL
