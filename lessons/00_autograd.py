@@ -13,8 +13,6 @@
 # %%
 import math
 
-import numpy as np
-
 import tinyllm as tl
 from tinyllm import lessons, plot
 
@@ -76,7 +74,7 @@ a2 = tl.tensor(a_value, dtype=tl.float64, requires_grad=True)
 b2 = tl.tensor(b_value, dtype=tl.float64, requires_grad=True)
 out = ((a2 * b2) + b2).tanh()
 order = tl.autograd.topological_order(out)  # every node, inputs before outputs
-grad_of = {id(out.grad_fn): np.ones(())}
+grad_of = {id(out.grad_fn): tl.ones_like(out).data}  # d out / d out = 1, an array on out's device
 print(f"{'node':<8}{'upstream grad':>15}  gradients passed to its inputs")
 for fn in reversed(order):
     upstream = grad_of[id(fn)]
