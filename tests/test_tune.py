@@ -605,3 +605,12 @@ def test_the_table_has_aligned_columns_text_left_numbers_right() -> None:
 
 def test_tune_is_part_of_the_package() -> None:
     assert tl.tune is tune and {"grid_search", "random_search", "successive_halving"} <= set(vars(tl.tune))
+
+
+def test_with_a_gpu_as_the_default_device_a_process_pool_gives_way_to_trials_in_this_process(monkeypatch) -> None:
+    monkeypatch.setattr(tune.backend, "get_default_device", lambda: tl.backend.Device("cuda", 0))  # as on a GPU
+    fork = ProcessPoolExecutor(max_workers=1)
+    with pytest.warns(RuntimeWarning, match=r"default device is cuda:0.*one after another in this process"):
+        executor, own = tune._reachable_executor(bowl, fork)
+    assert isinstance(executor, tune.SerialExecutor) and not own
+    fork.shutdown()

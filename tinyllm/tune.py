@@ -75,6 +75,8 @@ from typing import Any
 
 import numpy
 
+from tinyllm import backend
+
 # ----------------------------------------------------------------------------- search spaces
 
 
@@ -509,7 +511,16 @@ def _reachable_executor(trial_fn: Callable[..., Any], executor: Executor) -> tup
     Python 3.14) cannot run a trial defined in a notebook. On Linux the search then runs on a pool of
     the same size that forks its workers; elsewhere, one trial after another in this process. Either
     way a warning says so in one line.
+
+    With a GPU as the default device (``tl.set_default_device("cuda")``), a process pool's workers
+    cannot share it: a forked process cannot use CUDA that its parent started, and a spawned one
+    starts on the CPU. The trials then run one after another in this process, on the GPU.
     """
+    if isinstance(executor, ProcessPoolExecutor) and backend.get_default_device().type != "cpu":
+        warnings.warn(f"tune: the default device is {backend.get_default_device()}, which the workers of a "
+                      "process pool cannot share; the trials run one after another in this process instead",
+                      RuntimeWarning, stacklevel=4)  # fmt: skip
+        return SerialExecutor(), False
     if not isinstance(executor, ProcessPoolExecutor) or not _defined_in_a_notebook(trial_fn):
         return executor, False
     context = getattr(executor, "_mp_context", None) or multiprocessing.get_context()
