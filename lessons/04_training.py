@@ -360,5 +360,6 @@ print("lesson 04: momentum strides along the valley but still zig-zags across it
 #    in place of $\hat m$ and $\hat v$). Predict the size of the first step in each
 #    coordinate, then measure it. Why does this matter more for $\beta_2 = 0.999$ than for
 #    $\beta_1 = 0.9$?
-# 5. *Predict, then run.* On the real model, give plain SGD a learning rate of 0.5 instead of
-#    0.1. Will it reach the loss that momentum reaches in 150 steps?
+# 5. *Predict, then run.* On the real model, give plain SGD a learning rate of 0.5, then 1.0
+#    (= 0.1 / (1 − 0.9)), instead of 0.1. Will it reach the loss that momentum (lr 0.1,
+#    μ = 0.9) reaches in 150 steps? What does section 1 say about why 1.0 is the number to try?

@@ -187,3 +187,22 @@ if not quick:  # three search seeds: on at least one, random search's full-lengt
     assert np.any(halving_best < equal_budget_best - 0.05), (halving_best, equal_budget_best)
 print("lesson 06: random search beats the defaults at equal budget, which longer training mostly recovers; "
       "successive halving is never worse than random search at equal epochs")  # fmt: skip
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. *Predict, then run.* Narrow the search space's learning rate to `loguniform(3e-3, 3e-2)`,
+#    where (section 2 suggests) almost every draw trains well. Will successive halving still
+#    beat random search at equal budget on any seed? Will random search still beat the
+#    default by more than 0.1 nats?
+# 2. *Derivation.* With $n = \eta^R$ configurations, a first budget $b$ and $R$ cuts by
+#    $\eta$, show that each rung of successive halving costs $n b$ epochs, so the whole search
+#    costs $(R + 1)\, n b$ — against $n \cdot \eta^R b$ to train every configuration at full
+#    length. How many full-length configurations can random search train for the same
+#    budget? Evaluate for $n = 9$, $\eta = 3$, $b = 1$, and for $n = 81$.
+# 3. *Code change.* Make the trial report the validation loss after its *last* epoch instead
+#    of the lowest over its epochs. Predict which of the random configurations of section 2
+#    get worse, and whether the default's catch-up (section 2) still holds. Then run it.
+# 4. *Predict, then run.* In a Jupyter notebook, replace the fork context in `workers()` by
+#    `multiprocessing.get_context("spawn")` and run section 2. What happens, and why does the
+#    same change work when the trial is imported from a module?

@@ -390,3 +390,20 @@ assert source_on_test - 0.01 < lm_test["loss"] < source_on_test + (0.06 if quick
 assert floor - 0.05 < lm_test["loss"] < unigram - 0.5, losses
 print("lesson 07: on the test set, once: LSTM at the Bayes accuracy, bag of words at its limit, "
       "the language model just above the entropy floor")
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. *Predict, then run.* In section 7, try 100 jittered copies of the bag of words instead
+#    of 20. Will the average inflation of the chosen copy's score grow, shrink or stay? By
+#    roughly what factor, if the copies were independent (use the formula)?
+# 2. *Predict, then run.* Jitter the LSTM by 1.0 instead of 0.2: its copies now differ a lot
+#    (some are much worse). Will choosing among them by test score inflate the winner's score
+#    as much as for the bag of words? Why or why not?
+# 3. *Derivation.* A model's accuracy on $n$ test reviews is the mean of $n$ independent
+#    Bernoulli($a$) variables. Derive $\mathrm{SE} = \sqrt{a(1-a)/n}$, and compute how many
+#    test reviews are needed to tell a 0.90 model from a 0.89 one at ±1.96 SE. Then show
+#    that for two independent standard normals $\mathbb{E}[\max(Z_1, Z_2)] = 1/\sqrt{\pi}$.
+# 4. *Predict, then run.* Train the LSTM for at most 2 epochs instead of 6 (quick run: 8).
+#    Predict the share of its errors that are flipped labels, and which kind of review
+#    ("A but B" or one clause) loses accuracy first.
