@@ -249,6 +249,8 @@ for k, record in enumerate(log, start=1):
     v = b2 * v + (1 - b2) * q["g"] ** 2
     by_hand = -0.3 * (m / (1 - b1**k)) / (np.sqrt(v / (1 - b2**k)) + eps)
     worst = max(worst, float(np.abs(by_hand - q["delta"]).max()))
+    if k == 1:
+        first_step = q["delta"]
     print(f"{k:>4} {np.array2string(q['g'], precision=4):>22} {np.array2string(q['m_hat'], precision=4):>22} "
           f"{np.array2string(q['v_hat'], precision=3):>22} {np.array2string(q['delta'], precision=5):>24} "
           f"{np.array2string(by_hand, precision=5):>24}")  # fmt: skip
@@ -290,7 +292,9 @@ print("saved", plot.save(fig, args.out, "schedules"))
 #
 # Where a landscape is steep, one gradient can be huge and one step can throw the
 # parameters far away. Clipping rescales the whole gradient to a maximum norm, keeping its
-# direction. On Rosenbrock with a learning rate too large for its steep walls:
+# direction. On Rosenbrock's banana, $f(x, y) = (1 - x)^2 + 100 (y - x^2)^2$ — a long, curved,
+# flat-bottomed valley with steep walls and its minimum at $(1, 1)$ — with a learning rate too
+# large for the walls:
 
 # %%
 with np.errstate(all="ignore"):  # it does blow up, on purpose
@@ -334,7 +338,7 @@ assert np.all(np.iscomplex(z)) and abs(abs(z[0]) - math.sqrt(mu)) < 1e-9 < abs(1
 assert across["momentum"] < across["SGD"], across  # its oscillation decays at sqrt(mu), a little faster
 assert flips["Adam"] <= budget // 10 and along["Adam"] > along["SGD"], (flips, along)  # no zig-zag, short strides
 assert bias_error < 0.003, bias_error
-assert worst < 1e-12
+assert worst < 1e-12 and np.allclose(np.abs(first_step), 0.3), (worst, first_step)  # Adam's first step: η
 for name in ("momentum", "Adam"):
     assert all(a < 0.5 * s for a, s in zip(last20[name], last20["SGD"])), last20
 assert not math.isfinite(f_wild[-1]) or f_wild[-1] > 1e6 * f_tamed[-1]

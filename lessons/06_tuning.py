@@ -145,9 +145,9 @@ halving_best, equal_budget_best = np.array(rows).T
 fig, axes = plot.figure(ncols=2, width=5.5, height=4.2)
 x = np.arange(len(seeds))
 ax = axes[0]
-ax.plot(x - 0.15, default_short, "s", ms=9, color="tab:red", label=f"default, {short} epoch(s)")
+ax.plot(x - 0.15, default_short, "s", ms=9, color="tab:red", label=f"default, {short} epoch{'s' * (short > 1)}")
 ax.plot(x, random_best, "o", ms=9, color=plot.COLORS["val"],
-        label=f"best of {n_random} random configs, {short} epoch(s)")  # fmt: skip
+        label=f"best of {n_random} random configs, {short} epoch{'s' * (short > 1)}")  # fmt: skip
 ax.plot(x + 0.15, default_long, "s", ms=9, mfc="none", color="tab:red", label=f"default, {long} epochs")
 ax.set_title("1. Random search against the defaults")
 ax = axes[1]
@@ -160,7 +160,7 @@ for ax in axes:
     ax.set_xticks(x, [f"search seed {s}" for s in seeds])
     ax.set_xlim(-0.6, len(seeds) - 0.4)
     ax.set_ylabel("best validation cross-entropy (nats)")
-    ax.legend(fontsize=9)
+    ax.legend(fontsize=9, loc="center right")
 print("saved", plot.save(fig, args.out, "tuning"))
 
 # %% [markdown]
