@@ -160,7 +160,7 @@ for ax in axes:
     ax.set_xticks(x, [f"search seed {s}" for s in seeds])
     ax.set_xlim(-0.6, len(seeds) - 0.4)
     ax.set_ylabel("best validation cross-entropy (nats)")
-    ax.legend(fontsize=9, loc="center right")
+    ax.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.1))
 print("saved", plot.save(fig, args.out, "tuning"))
 
 # %% [markdown]
