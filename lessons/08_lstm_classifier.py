@@ -300,8 +300,9 @@ ax.legend(fontsize=9, ncol=2)
 print("saved", plot.save(fig, args.out, "forget_by_word"))
 
 # %% [markdown]
-# The first layer nearly closes its forget gates at "not" about three times as often as at
-# an average word; "but" gets no such reset, and the second layer shows neither. *Which*
+# The first layer nearly closes its forget gates at "not" two to four times as often as at
+# an average word (the second layer, in the full run, too, but far more rarely); "but" gets
+# no such reset. *Which*
 # units do it? We rank the first layer's units by how much lower their forget gate is at
 # "not" than at the other words, on half of the test reviews that contain "not", and take the
 # top five: the **"not" units**. Then, on the *other* half (so the choice cannot flatter the
@@ -374,7 +375,7 @@ print("saved", plot.save(fig, args.out, "not_units"))
 # What the figures show, and what they do not:
 #
 # - **The forget gate at "not"**: over the test reviews (`forget_by_word`), the first layer
-#   nearly closes its forget gates two to five times as often at "not" as at an average word:
+#   nearly closes its forget gates two to four times as often at "not" as at an average word:
 #   it drops much of what it held, as a word that reverses the meaning of what follows calls for.
 # - **The "not" units** (`not_units`): the effect is carried by a few units. Chosen on one half
 #   of the reviews, the five units with the largest drop keep it on the other half: their
@@ -530,7 +531,7 @@ assert all(d < 1e-10 for d in differences.values()), differences
 for k, word in (
     (0, "not"),
 ):  # the first layer closes many forget gates at "not" (seen at every seed we tried)
-    assert closed[k, word] > 1.8 * closed[k, "all words"], closed
+    assert closed[k, word] > 2 * closed[k, "all words"], closed
     assert closed[k, "but"] < 0.6 * closed[k, word], closed
 # the "not" units, chosen on half the reviews, on the other half: f at "not" below half of f elsewhere,
 # back up a word later, while the other units barely move
@@ -549,8 +550,8 @@ print(
 #
 # 1. **Predict, then run.** Generate the reviews without label noise
 #    (`synthetic_sentiment(..., noise=0.0)` in section 2). What will the Bayes accuracy, the
-#    bag-of-words limit and the LSTM's final validation accuracy be? Which assertions will
-#    fail, and why is that a good sign rather than a bad one?
+#    bag-of-words limit and the LSTM's final validation accuracy be? The accuracy assertions
+#    compare with the Bayes accuracy rather than with 0.90: will they still hold?
 # 2. **Predict, then run.** Shuffle the words of every review (training, validation and test)
 #    before encoding them, keeping the labels. Where will the validation accuracy end: near
 #    0.90, near the bag-of-words limit 0.60, or near 0.50? Explain with section 2's argument.
