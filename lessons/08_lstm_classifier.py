@@ -300,7 +300,7 @@ ax.legend(fontsize=9, ncol=2)
 print("saved", plot.save(fig, args.out, "forget_by_word"))
 
 # %% [markdown]
-# The first layer nearly closes its forget gates at "not" two to four times as often as at
+# The first layer nearly closes its forget gates at "not" two to five times as often as at
 # an average word (the second layer, in the full run, too, but far more rarely); "but" gets
 # no such reset. *Which*
 # units do it? We rank the first layer's units by how much lower their forget gate is at
@@ -375,7 +375,7 @@ print("saved", plot.save(fig, args.out, "not_units"))
 # What the figures show, and what they do not:
 #
 # - **The forget gate at "not"**: over the test reviews (`forget_by_word`), the first layer
-#   nearly closes its forget gates two to four times as often at "not" as at an average word:
+#   nearly closes its forget gates two to five times as often at "not" as at an average word:
 #   it drops much of what it held, as a word that reverses the meaning of what follows calls for.
 # - **The "not" units** (`not_units`): the effect is carried by a few units. Chosen on one half
 #   of the reviews, the five units with the largest drop keep it on the other half: their
