@@ -239,8 +239,10 @@ if not args.text:
                label="entropy floor (mean over seeds)")  # fmt: skip
 ax.set_xlabel("optimizer step (batches of 16 windows)")
 ax.set_ylabel("cross-entropy (nats per character)")
-ax.set_title(f"600 training characters: dropout 0.2 stops the memorizing\n({len(drop_seeds)} seed(s), one line each)")
-ax.legend(fontsize=9, loc="center left")
+ax.set_title(f"600 training characters: dropout 0.2 narrows the gap and lowers the validation loss\n"
+             f"({len(drop_seeds)} seed(s), one line each)", fontsize=11)  # fmt: skip
+ax.set_ylim(0, None)
+ax.legend(fontsize=8, loc="lower left")
 print("saved", plot.save(fig, args.out, "dropout"))
 
 # %% [markdown]
@@ -347,7 +349,7 @@ if floor is not None:
 else:  # any text: the model uses the context, beyond the characters' frequencies
     assert val[-1] < unigram - 0.1, (val[-1], unigram)
 print("lesson 10: the GPT's loss is -log P(y|X) per token; causal attention sees only the past; it reaches the "
-      "entropy floor; a head fetches the previous character; dropout stops memorizing")
+      "entropy floor; a head fetches the previous character; on too little data dropout lowers the validation loss")
 
 
 # %% [markdown]
