@@ -140,7 +140,7 @@ for name, rows in objectives.items():
 # %%
 fig, axes = plot.figure(ncols=3, width=4.0, height=3.9)
 panels = [("acc", "validation accuracy", "Accuracy: no gain"),
-          ("loss", "validation cross-entropy (nats)", "Validation loss: halved or better"),
+          ("loss", "validation cross-entropy (nats)", "Validation loss: cut by 40% or more"),
           ("norm", "norm of all weight matrices ||W||", "Weights: only L2 shrinks them")]  # fmt: skip
 for ax, (key, label, title) in zip(axes, panels):
     for k, rows in enumerate(objectives.values()):
@@ -159,12 +159,12 @@ fig.suptitle(f"Several objectives: {N_SMALL} labelled reviews, {OBJ_STEPS} steps
 print("saved", plot.save(fig, args.out, "objectives"))
 
 # %% [markdown]
-# Cross-entropy alone drives the training loss to 0.001 or less: the network has memorized
+# Cross-entropy alone drives the training loss below 0.02: the network has memorized
 # all 200 reviews, flipped labels too, and grown its weights to do it; on new reviews it is
 # often confidently wrong. L2 keeps the weights small; label smoothing keeps predictions
 # away from certainty (without shrinking the weights, mostly word vectors). Each cuts the
-# validation loss by about half or more. Neither gives more correct answers: label smoothing
-# leaves the accuracy within the noise, L2 at this strength costs one to three points. A
+# validation loss by 40% or more (about half). Neither gives more correct answers: label
+# smoothing leaves the accuracy within the noise, L2 at this strength costs three to four points. A
 # review classified right is right at 99% or at 80% confidence; a second objective buys
 # calibrated probabilities here.
 #
@@ -178,7 +178,7 @@ print("saved", plot.save(fig, args.out, "objectives"))
 # (`SwitchOptimizer([adam, sgd], milestones=[225])`, which `fit` drives as one optimizer).
 
 # %%
-STAGE_STEPS = 150 if quick else 300
+STAGE_STEPS = 100 if quick else 300
 switch_at = 3 * STAGE_STEPS // 4
 stages: dict[str, list[dict[str, Any]]] = {"one stage (Adam)": [], "warmup → cosine": [], "Adam → SGD": []}
 for name, rows in stages.items():
@@ -219,9 +219,9 @@ print("saved", plot.save(fig, args.out, "stages"))
 
 # %% [markdown]
 # Warmup starts slower — its rate is still small — and the small steps at the end (the
-# cosine's, or SGD's) quiet the last updates: the staged plans end with a validation loss
-# lower by a hundredth or two, less than the spread between seeds, and all three at the
-# Bayes accuracy. The problem is too easy for the plan to matter: Adam already adapts its
+# cosine's, or SGD's) quiet the last updates: the three plans end with validation losses
+# within 0.03 of each other, and all three at the Bayes accuracy (within two standard
+# errors). The problem is too easy for the plan to matter: Adam already adapts its
 # step to each weight, and 300 steps bring any reasonable plan to the best possible model.
 # Schedules earn their keep on long runs of large models, where warmup keeps the first
 # steps from diverging and the decay gains the last percent of the loss.
@@ -245,7 +245,7 @@ print("saved", plot.save(fig, args.out, "stages"))
 # on the other six? That needs no labels, only the text.
 
 # %%
-PRE_STEPS, FT_STEPS = (400, 150) if quick else (800, 300)
+PRE_STEPS, FT_STEPS = (300, 150) if quick else (800, 300)
 SIZES, N_TABLE = ([50, 500] if quick else [20, 50, 100, 200, 500]), 50
 POSITIVE_IDS, NEGATIVE_IDS = tokenizer.encode(" ".join(POSITIVE)), tokenizer.encode(" ".join(NEGATIVE))
 
@@ -282,6 +282,7 @@ def pretrain(s: int) -> tuple[LSTMLanguageModel, np.ndarray, float]:
     history, seconds = train(lm, adam, data[s]["unlabelled"], PRE_STEPS, s, batch_size=256, step_fn=lm_step,
                              clip_grad_norm=1.0, callback=record)  # fmt: skip
     loss = history.series("loss")
+    lm_loss_at_50[s] = float(loss[49])
     print(f"seed {s}: {PRE_STEPS} LM steps in {seconds:.1f} s (probes included); LM loss {loss[0]:.2f} → "
           f"{loss[49]:.2f} (step 50) → {loss[-1]:.2f} nats/token; probe {curve[0][1]:.2f} → "
           f"{curve[1][1]:.2f} (step 50) → {curve[-1][1]:.2f}")  # fmt: skip
@@ -296,6 +297,7 @@ def fine_tune(n: int, s: int, lm: LSTMLanguageModel | None, steps: int = FT_STEP
     return measure(model, s, time=seconds)
 
 
+lm_loss_at_50: dict[int, float] = {}
 pretrained = {s: pretrain(s) for s in seeds}
 runs = {kind: {n: [fine_tune(n, s, pretrained[s][0] if kind == "pretrained" else None) for s in seeds]
                for n in SIZES} for kind in ("scratch", "pretrained")}  # fmt: skip
@@ -364,10 +366,10 @@ for name, rows, steps in table:
 # ## Conclusion
 #
 # The seed's claim holds for some parts and not for others. **Pretraining, then
-# fine-tuning, pays — a lot — when labels are few**: 0.13 to 0.2 more accuracy with 20 or
+# fine-tuning, pays — a lot — when labels are few**: about 0.2 more accuracy with 20 or
 # 50 labels, for an order of magnitude more compute than fine-tuning alone, while as many
-# steps spent on the labels buy nothing; with 500 labels the gain is small. **A second
-# objective** (L2, label smoothing) halves the validation loss — calibrated probabilities —
+# steps spent on the labels buy nothing; with 500 labels the gain is small (less than half). **A second
+# objective** (L2, label smoothing) cuts the validation loss by 40% or more — calibrated probabilities —
 # but adds no accuracy (L2 even costs a little). **Staged schedules** change nothing
 # measurable in accuracy, and little in loss, on a problem any reasonable plan solves in
 # 300 steps. Multi-step optimization is a set of tools, each with a cost; a stage pays where
@@ -378,22 +380,54 @@ acc_of = {name: mean_sd(rows, "acc")[0] for name, rows, _ in table}
 loss_of = {name: mean_sd(rows, "loss")[0] for name, rows, _ in table}
 norm_of = {name: mean_sd(rows, "norm")[0] for name, rows in objectives.items()}
 noise = np.sqrt(bayes * (1 - bayes) / 1000)  # the standard error of an accuracy on 1000 validation reviews
+train_of = {name: mean_sd(rows, "train")[0] for name, rows in objectives.items()}
+assert train_of["CE"] < 0.02, train_of  # cross-entropy alone memorizes the 200 reviews, flipped labels too
 for name in ["1. CE + L2", "1. CE + label smoothing", "1. CE + L2 + smoothing"]:
-    assert loss_of[name] < 0.75 * loss_of["1. CE"], ("the extra term lowers the loss", name, loss_of)
+    assert loss_of[name] < 0.6 * loss_of["1. CE"], ("the extra term cuts the loss by 40% or more", name, loss_of)
     assert acc_of[name] < acc_of["1. CE"] + 2 * noise, ("but does not raise the accuracy", name, acc_of)
 assert abs(acc_of["1. CE + label smoothing"] - acc_of["1. CE"]) < 3 * noise, acc_of  # within noise
-assert acc_of["1. CE + L2"] > acc_of["1. CE"] - 6 * noise, acc_of  # L2 costs a few points at most
+assert noise < acc_of["1. CE"] - acc_of["1. CE + L2"] < 6 * noise, acc_of  # L2 costs a few points (3-4 here)
 assert norm_of["CE + L2"] < 0.6 * norm_of["CE"], norm_of  # L2 shrinks the weights,
 assert norm_of["CE + label smoothing"] > 0.8 * norm_of["CE"], norm_of  # label smoothing does not
 stage_names = [name for name, _, _ in table if name.startswith("2.")]
 assert all(abs(acc_of[name] - rule_accuracy) < 2 * noise for name in stage_names), acc_of  # all at Bayes
 assert max(loss_of[n] for n in stage_names) - min(loss_of[n] for n in stage_names) < 0.03, loss_of
-assert all(pretrained[s][1][-1, 1] > 0.95 for s in seeds), pretrained  # every LM has learned polarity
+# the LM learns the grammar first (loss about 1.5 by step 50) while its polarity guess is a coin toss...
+assert all(loss < 1.7 for loss in lm_loss_at_50.values()), lm_loss_at_50
+assert all(abs(pretrained[s][1][1, 1] - 0.5) < 0.1 for s in seeds), {s: pretrained[s][1][:3] for s in seeds}
+assert all(pretrained[s][1][-1, 1] > 0.95 for s in seeds), pretrained  # ...then every LM learns polarity
 gain = curves["pretrained"] - curves["scratch"]  # (seeds, sizes), paired: same labels, same head
-assert gain[:, 0].mean() > 0.1 and gain[:, 0].min() > 0.05, gain  # a large gain with few labels, every seed
-assert gain[:, -1].mean() > -2 * noise, gain  # and no loss with many
+few_labels = [k for k, n in enumerate(SIZES) if n <= 50]
+assert all(gain[:, k].mean() > 0.12 and gain[:, k].min() > 0.05 for k in few_labels), gain  # 0.13-0.2, every seed
+assert -2 * noise < gain[:, -1].mean() < 0.5 * gain[:, 0].mean(), gain  # with 500 labels: small, and no loss
+if 100 in SIZES:  # with 50 labels the pretrained model beats scratch with twice as many
+    assert curves["pretrained"][:, SIZES.index(50)].mean() > curves["scratch"][:, SIZES.index(100)].mean(), curves
 pre_then_fine = acc_of[f"3. pretrain + fine-tune, {N_TABLE} labels"]
-assert pre_then_fine > acc_of[f"3. scratch, {N_TABLE} labels, more steps"] + 0.08, acc_of  # the text did it
+more_steps = acc_of[f"3. scratch, {N_TABLE} labels, more steps"]
+assert more_steps < acc_of[f"3. scratch, {N_TABLE} labels"] + 2 * noise, acc_of  # more steps alone buy nothing
+assert pre_then_fine > more_steps + 0.08, acc_of  # the text did it
 print(f"lesson ran {time.perf_counter() - started:.1f} s")
 print("lesson 11: pretraining pays with few labels; extra objectives calibrate but add no accuracy; "
       "staged schedules change nothing here")
+
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. **Predict, then run.** Make the L2 term ten times stronger (`"CE + L2": {"l2": 1e-1}` in
+#    `OBJECTIVES`). Predict the validation accuracy, the validation loss and $\lVert W \rVert$
+#    relative to λ = 0.01, then run `--quick`. Is there a λ that lowers the loss *and* keeps
+#    the accuracy?
+# 2. **Predict, then run.** Pretrain for only 50 steps (`PRE_STEPS = 50`), when the language
+#    model has learned the grammar but still guesses the polarity after "but" at chance. Will
+#    the pretrained classifier with 50 labels still beat the one trained from scratch by 0.1?
+# 3. **Small code change.** Fine-tune only the new head: give Adam `model.fc.parameters()` in
+#    `fine_tune` instead of all the parameters, so the embedding and LSTM stay as pretraining
+#    left them. Compare the accuracy with 50 and with 500 labels against full fine-tuning.
+#    What does the difference tell you about what the language model's hidden state holds?
+# 4. **Derivation.** With label smoothing ε and C classes, the target is
+#    $q = (1-\varepsilon)\,e_y + \varepsilon/C$. Show that the smoothed cross-entropy
+#    $-\sum_k q_k \log p_k$ is minimized at $p = q$, so for C = 2 and ε = 0.1 the best logit
+#    gap is $\ln(0.95/0.05) = \ln 19 \approx 2.94$, and that its minimum value is the entropy
+#    of q (0.199 nats), not 0. Why does this keep the weights from growing without bound on
+#    separable data, while plain cross-entropy does not?
