@@ -116,15 +116,14 @@ def _fake_cupyx() -> Any:
 
 
 def run_lesson(script: str) -> None:
-    """Run a lesson with ``--quick`` on the pretend GPU (past lessons.options' CPU-only refusal) and
-    count the tensors made on each device: any made on "cpu" stayed there silently."""
+    """Run a lesson with ``--quick --device cuda`` on the pretend GPU and count the tensors made on
+    each device: any made on "cpu" stayed there silently."""
     import collections
     import runpy
     import sys
 
     import pytest
 
-    import tinyllm as tl
     from tinyllm import lessons
     from tinyllm.tensor import Tensor
 
@@ -132,10 +131,7 @@ def run_lesson(script: str) -> None:
     parse = lessons.options
 
     def options(name: str, argv: list[str] | None = None) -> Any:
-        args = parse(name, ["--quick"])
-        tl.set_default_device("cuda")
-        args.device = "cuda"
-        return args
+        return parse(name, ["--quick", "--device", "cuda"])
 
     lessons.options = options
     made: collections.Counter[str] = collections.Counter()

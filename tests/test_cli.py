@@ -76,14 +76,15 @@ def test_a_lesson_run_directly_with_device_cuda_stops_at_once(tmp_path) -> None:
     assert not list(tmp_path.iterdir()), "the lesson ran before the device was checked"
 
 
-def test_device_cuda_is_refused_where_a_gpu_exists_since_no_lesson_places_work_on_it(monkeypatch, capsys) -> None:
-    monkeypatch.setattr(lessons.backend, "as_device", lambda spec: tl.backend.Device("cuda", 0))  # as on a GPU
-    with pytest.raises(SystemExit) as stopped:
-        lessons.options("lessons/00_autograd.py", ["--device", "cuda"])
-    assert stopped.value.code == 1
-    assert "the lessons run on the CPU only" in capsys.readouterr().err
-    with pytest.raises(tl.backend.DeviceError, match="CPU only"):
-        lessons.run(["00"], device="cuda")
+@pytest.mark.skipif(not tl.cuda_is_available(), reason="CuPy sees no GPU on this machine")
+def test_device_cuda_reaches_the_lesson_as_its_default_device(tmp_path, monkeypatch, capsys) -> None:
+    (tmp_path / "00_device.py").write_text(
+        "import tinyllm as tl\nfrom tinyllm import lessons\nargs = lessons.options('00_device')\n"
+        "assert args.device == 'cuda' and tl.zeros(1).device.type == 'cuda', tl.zeros(1).device\n"
+    )
+    monkeypatch.setattr(lessons, "LESSONS_DIR", tmp_path)
+    assert cli.main(["lessons", "00", "--device", "cuda"]) == 0
+    assert "00_device" in capsys.readouterr().out
 
 
 def test_failures_print_one_line_and_exit_1(monkeypatch, capsys) -> None:

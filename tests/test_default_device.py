@@ -230,12 +230,12 @@ def test_pytorchs_default_collate_and_factories_follow_its_default_device_too(to
 
 
 def test_a_lessons_device_becomes_the_default_device(fake_cuda, tmp_path) -> None:
-    """A lesson's options() makes its --device the default (the CPU: a GPU is still refused)."""
+    """A lesson's options() makes its --device the default, so everything it makes lives there."""
     lessons.options("00_autograd", ["--out", str(tmp_path)])
     assert tl.get_default_device() == "cpu"
-    tl.set_default_device("cuda")
-    with pytest.raises(SystemExit):
-        lessons.options("00_autograd", ["--device", "cuda", "--out", str(tmp_path)])
+    args = lessons.options("00_autograd", ["--device", "cuda", "--out", str(tmp_path)])
+    assert args.device == "cuda" and tl.get_default_device() == "cuda:0"
+    assert tl.zeros(2).device == "cuda:0" and tl.nn.Linear(2, 2).weight.device == "cuda:0"
 
 
 def test_the_fake_gpu_catches_work_left_on_the_cpu(fake_cuda) -> None:

@@ -45,14 +45,6 @@ INSTALLED = _PACKAGED.is_dir()
 LESSONS_DIR = _PACKAGED if INSTALLED else ROOT / "lessons"
 
 
-#: Why ``--device cuda`` is refused even where a GPU exists. The plumbing is there (options() makes
-#: the device the default one, tl.set_default_device), but not every lesson runs on CuPy yet (issue 17).
-CPU_ONLY = (
-    "the lessons run on the CPU only: not all of them run on a GPU yet "
-    "(tinyllm bench --device cuda measures the GPU)"
-)
-
-
 def figures_dir() -> Path:
     """Where a full run's figures go by default: the checkout's ``figures/``, or ``./figures`` when installed."""
     return Path.cwd() / "figures" if INSTALLED else ROOT / "figures"
@@ -74,8 +66,9 @@ def options(script: str, argv: list[str] | None = None) -> argparse.Namespace:
     figures go to a temporary folder as ``--quick``'s do, never over the committed ``figures/``
     (``--full`` writes where the script's full run does).
 
-    ``--device cuda`` stops the lesson at once (exit status 1): without CuPy or a GPU, saying what is
-    missing; with them, saying that the lessons run on the CPU only (none moves its work to a GPU yet).
+    ``--device cuda`` makes the GPU the default device (:func:`tinyllm.set_default_device`), so every
+    tensor and model the lesson makes lives there; without CuPy or a GPU it stops the lesson at once
+    (exit status 1), saying what is missing.
     """
     name = Path(script).stem
     notebook = tl.runtime.in_notebook()
@@ -99,8 +92,6 @@ def options(script: str, argv: list[str] | None = None) -> argparse.Namespace:
         backend.as_device(args.device)
     except backend.DeviceError as error:
         parser.exit(1, f"{parser.prog}: error: {error}\n")
-    if args.device != "cpu":  # refused rather than ignored: a lesson asked for a GPU must not run on the CPU
-        parser.exit(1, f"{parser.prog}: error: {CPU_ONLY}\n")
     tl.set_default_device(args.device)  # every tensor and model the lesson makes goes there
     if args.out:
         args.out = Path(args.out)
@@ -184,12 +175,11 @@ def run(names: list[str] | None = None, quick: bool = False, out: str | None = N
         progress: bool | None = None) -> int:  # fmt: skip
     """Run lessons in their own processes; print one line each; return how many failed.
 
-    The device is checked first: ``"cuda"`` raises ``DeviceError`` before any lesson runs (naming what
-    is missing, or saying that the lessons run on the CPU only). ``progress`` shows a bar over the
+    The device is checked first: ``"cuda"`` without CuPy or a GPU raises ``DeviceError`` before any
+    lesson runs, naming what is missing. ``progress`` shows a bar over the
     lessons (lesson k/n); None, as in :func:`tinyllm.train.fit`: when stderr is a terminal.
     """
-    if backend.as_device(device) != backend.CPU:
-        raise backend.DeviceError(CPU_ONLY)
+    backend.as_device(device)
     scripts = [find(n) for n in names] if names else available()
     if not scripts:
         raise FileNotFoundError(f"no lessons found in {LESSONS_DIR}")
