@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import shlex
 import subprocess
 import sys
@@ -153,3 +154,23 @@ def test_a_lesson_is_found_by_number_or_name() -> None:
 @pytest.mark.parametrize("script", LESSONS, ids=[p.stem for p in LESSONS])
 def test_a_lesson_names_itself_so_it_needs_no_file_and_runs_in_a_notebook_kernel(script) -> None:
     assert f'args = lessons.options("{script.stem}")' in script.read_text(encoding="utf-8")
+
+
+def test_the_gallery_shows_every_lesson_and_links_only_figures_that_exist() -> None:
+    gallery = (lessons.ROOT / "lessons" / "README.md").read_text(encoding="utf-8")
+    shown = re.findall(r'<img src="\.\./(figures/[^"]+)"', gallery)
+    linked = re.findall(r"\]\(\.\./(figures/[^)]+)\)", gallery)
+    assert sorted(p.split("/")[1] for p in shown) == [p.stem for p in LESSONS]  # one thumbnail per lesson
+    assert set(shown) <= set(linked)
+    for path in linked:
+        assert (lessons.ROOT / path).is_file(), path
+    committed = {p.relative_to(lessons.ROOT).as_posix() for p in (lessons.ROOT / "figures").glob("*/*.png")}
+    assert committed == set(linked), "every committed figure is in the gallery, and only those"
+
+
+def test_every_lesson_ends_with_exercises_whose_answers_live_apart() -> None:
+    for script in LESSONS:
+        text = script.read_text(encoding="utf-8")
+        exercises = text[text.index("## Exercises"):]
+        assert len(re.findall(r"^# \d\. ", exercises, flags=re.M)) >= 3, script.stem
+        assert (lessons.ROOT / "lessons" / "solutions" / f"{script.stem}.md").is_file(), script.stem
