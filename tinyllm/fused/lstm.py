@@ -9,14 +9,6 @@ from tinyllm.autograd import Function
 from tinyllm.backend import get_array_module
 
 
-def _sigmoid_(a: Any, xp: Any) -> None:
-    """a <- sigmoid(a) in place, as (1 + tanh(a / 2)) / 2: the same function, and no exp overflows."""
-    a *= 0.5
-    xp.tanh(a, out=a)
-    a += 1
-    a *= 0.5
-
-
 class LSTMLayer(Function):
     """An LSTM layer run over a packed batch of sequences, from the state (h0, c0): (B, H) each.
 
@@ -63,6 +55,9 @@ class LSTMLayer(Function):
         if biases:
             acts += biases[0] + biases[1]
         w_hh_t = w_hh.T
+        # per gate column: 1/2 for the sigmoid gates (i, f, o), 1 for g; then +1/2 for i, f, o
+        half = xp.concatenate([xp.full(2 * H, 0.5), xp.ones(H), xp.full(H, 0.5)]).astype(x.dtype)
+        offset = xp.concatenate([xp.full(2 * H, 0.5), xp.zeros(H), xp.full(H, 0.5)]).astype(x.dtype)
         cs = xp.empty((N, H), dtype=x.dtype)
         tanh_cs = xp.empty((N, H), dtype=x.dtype)
         y = xp.empty((N, H), dtype=x.dtype)
@@ -74,9 +69,11 @@ class LSTMLayer(Function):
                 h_prev, c_prev = h0[:n], c0[:n]
             a = acts[r : r + n]
             a += h_prev @ w_hh_t
-            _sigmoid_(a[:, : 2 * H], xp)
-            _sigmoid_(a[:, 3 * H :], xp)
-            xp.tanh(a[:, 2 * H : 3 * H], out=a[:, 2 * H : 3 * H])
+            # all four gates in three passes: sigmoid(a) = (1 + tanh(a / 2)) / 2 on i, f, o; tanh on g
+            a *= half
+            xp.tanh(a, out=a)
+            a *= half
+            a += offset
             i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
             c = cs[r : r + n]
             xp.multiply(f, c_prev, out=c)
