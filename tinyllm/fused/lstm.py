@@ -80,17 +80,24 @@ class LSTMLayer(Function):
             c += i * g
             xp.tanh(c, out=tanh_cs[r : r + n])
             xp.multiply(o, tanh_cs[r : r + n], out=y[r : r + n])
+        # What backward multiplies by at every step, once for all steps: each gate's derivative
+        # (s (1 - s) for the sigmoid gates i, f, o; 1 - g^2 for g), and o (1 - tanh(c)^2), h's path to c.
+        deriv = acts * (1 - acts)
+        deriv[:, 2 * H : 3 * H] = 1 - acts[:, 2 * H : 3 * H] ** 2
+        o_dtanh = acts[:, 3 * H :] * (1 - tanh_cs * tanh_cs)
         # each sequence's last row: sequence j ran (number of steps with more than j rows) steps
         lengths = [sum(1 for n in sizes if n > j) for j in range(sizes[0])]
         last = xp.asarray([starts[L - 1] + j for j, L in enumerate(lengths)], dtype=xp.int64)  # int if B = 0
         self.x, self.h0, self.c0, self.w_ih, self.w_hh = x, h0, c0, w_ih, w_hh
         self.acts, self.cs, self.tanh_cs, self.y = acts, cs, tanh_cs, y
+        self.deriv, self.o_dtanh = deriv, o_dtanh
         self.sizes, self.starts, self.last = sizes, starts, last
         return y, y[last], cs[last]
 
     def backward(self, gy: Any, gh_n: Any, gc_n: Any) -> tuple[Any, ...]:
         xp = get_array_module(self.x)
         x, acts, cs, tanh_cs, y, w_hh = self.x, self.acts, self.cs, self.tanh_cs, self.y, self.w_hh
+        deriv, o_dtanh = self.deriv, self.o_dtanh
         sizes, starts, last = self.sizes, self.starts, self.last
         N, H, B = x.shape[0], w_hh.shape[1], sizes[0]
         # The h_n and c_n gradients enter at each sequence's last row; the running dh and dc
@@ -107,19 +114,23 @@ class LSTMLayer(Function):
         for t in range(len(sizes) - 1, -1, -1):
             r, n = starts[t], sizes[t]
             a = acts[r : r + n]
-            i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
+            # the gates, the previous cell and tanh(c_t) at this step (a student's step uses o too)
+            i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]  # noqa: F841
             c_prev = cs[starts[t - 1] : starts[t - 1] + n] if t else self.c0[:n]
             tc = tanh_cs[r : r + n]
             # BEGIN SOLUTION task=lstm
             dh_t = dh[:n] + g_out[r : r + n]
-            dc_t = dc[:n] + g_c[r : r + n] + dh_t * o * (1 - tc * tc)
-            d = da[r : r + n]
-            d[:, 3 * H :] = dh_t * tc * o * (1 - o)
-            d[:, :H] = dc_t * g * i * (1 - i)
-            d[:, H : 2 * H] = dc_t * c_prev * f * (1 - f)
-            d[:, 2 * H : 3 * H] = dc_t * i * (1 - g * g)
+            dc_t = dh_t * o_dtanh[r : r + n]  # dc_t += dh_t * o * (1 - tanh(c_t)^2)
+            dc_t += dc[:n]
+            dc_t += g_c[r : r + n]
+            d = da[r : r + n]  # what reaches each gate's value, then through its nonlinearity:
+            xp.multiply(dc_t, g, out=d[:, :H])  # i's: dc_t * g * i (1 - i)
+            xp.multiply(dc_t, c_prev, out=d[:, H : 2 * H])  # f's: dc_t * c_prev * f (1 - f)
+            xp.multiply(dc_t, i, out=d[:, 2 * H : 3 * H])  # g's: dc_t * i * (1 - g^2)
+            xp.multiply(dh_t, tc, out=d[:, 3 * H :])  # o's: dh_t * tanh(c_t) * o (1 - o)
+            d *= deriv[r : r + n]
             dh[:n] = d @ w_hh
-            dc[:n] = dc_t * f
+            xp.multiply(dc_t, f, out=dc[:n])
             # END SOLUTION
         gx = da @ self.w_ih if self.needs_grad(0) else None
         g_w_ih = da.T @ x if self.needs_grad(3) else None
