@@ -47,6 +47,9 @@ def run_in_kernel(notebook, kernels: Path, cwd: Path) -> None:
         client.execute()
     except CellExecutionError as error:
         pytest.fail(f"a cell failed in the kernel:\n{str(error)[-4000:]}")
+    finally:  # nbclient leaves a kernel it was handed running: stop it, or each test leaves one behind
+        if manager.has_kernel:
+            manager.shutdown_kernel(now=True)
 
 
 @pytest.mark.parametrize("script", LESSONS, ids=[p.stem for p in LESSONS])
