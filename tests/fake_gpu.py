@@ -94,6 +94,9 @@ def install(monkeypatch: Any) -> FakeCupy:
     from tinyllm import backend
 
     fake = FakeCupy()
+    # generators made for the pretend GPU go with it: a "cuda:0" one left behind would be in every
+    # later get_rng_state(), and a checkpoint holding it could not be resumed without a GPU
+    monkeypatch.setattr(backend, "_default_generators", dict(backend._default_generators))
     monkeypatch.setattr(backend, "_cupy", fake)
     monkeypatch.setattr(backend, "cupy", lambda: fake)
     monkeypatch.setattr(backend, "cupyx", lambda: _fake_cupyx())
