@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 import shutil
@@ -166,15 +167,95 @@ except NotImplementedError as e:
     assert done.stdout.startswith("task ")
 
 
-def test_make_refuses_a_non_empty_folder_unless_forced(tmp_path: Path) -> None:
+def test_make_refuses_a_non_empty_folder_and_force_without_a_record_of_an_earlier_make(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(MakeError, match="not empty; pass --force"):
         make(tmp_path, ["sgd"])
-    make(tmp_path, ["sgd"], force=True)
-    assert (tmp_path / "notes.txt").read_text() == "mine"
-    assert json.loads((tmp_path / "assignment.json").read_text())["tasks"] == ["sgd"]
-    assert "task sgd: SGD.update" in (tmp_path / "tinyllm/optim/sgd.py").read_text()
-    assert "NotImplementedError" not in (tmp_path / "tinyllm/optim/adam.py").read_text()
+    with pytest.raises(MakeError, match=r"holds no record of an earlier make \(\.tinyllm-make\.json\)"):
+        make(tmp_path, ["sgd"], force=True)
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"] and (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_force_replaces_only_what_the_earlier_make_wrote(tmp_path: Path) -> None:
+    copy = tmp_path / "copy"
+    make(copy, ["adam"])
+    (copy / "notes.txt").write_text("mine")  # a student's or an instructor's own files
+    (copy / "tinyllm" / "my_experiment.py").write_text("print('mine')")
+    (copy / "tinyllm" / "optim" / "sgd.py").write_text("edited")  # a file make wrote: --force replaces it
+    make(copy, ["sgd"], force=True)
+    assert (copy / "notes.txt").read_text() == "mine"
+    assert (copy / "tinyllm" / "my_experiment.py").read_text() == "print('mine')"
+    assert json.loads((copy / "assignment.json").read_text())["tasks"] == ["sgd"]
+    assert "task sgd: SGD.update" in (copy / "tinyllm/optim/sgd.py").read_text()
+    assert "NotImplementedError" not in (copy / "tinyllm/optim/adam.py").read_text()
+
+
+def test_make_never_writes_over_a_file_it_did_not_write(tmp_path: Path) -> None:
+    copy = tmp_path / "copy"
+    make(copy, ["sgd"])
+    record = json.loads((copy / ".tinyllm-make.json").read_text())
+    record["files"].remove("README.md")  # as if README.md were someone else's
+    (copy / ".tinyllm-make.json").write_text(json.dumps(record))
+    (copy / "README.md").write_text("my notes")
+    with pytest.raises(MakeError, match=r"holds files that make did not write where the copy goes \(README\.md\)"):
+        make(copy, ["sgd"], force=True)
+    assert (copy / "README.md").read_text() == "my notes"
+
+
+@pytest.mark.parametrize(("where", "message"), [
+    (lambda root: root, "is the source tree"),
+    (lambda root: root / "student-copy", "lies inside the source tree"),
+    (lambda root: root / "tinyllm", "lies inside the source tree"),
+    (lambda root: root.parent, "contains the source tree"),
+])  # fmt: skip
+def test_make_refuses_the_source_tree_itself_inside_it_or_around_it(
+    where, message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A stand-in source tree: were the refusal missing, make --force would delete this one, not the checkout.
+    make_module = importlib.import_module("tinyllm.assignment.make")  # the module (the package exports the function)
+    root = tmp_path / "outer" / "source"
+    (root / "tinyllm").mkdir(parents=True)
+    (root / "tinyllm" / "__init__.py").write_text("# the sources")
+    (root / "README.md").write_text("# the project")
+    monkeypatch.setattr(make_module, "ROOT", root)
+    monkeypatch.setattr(make_module, "PACKAGE", root / "tinyllm")
+    with pytest.raises(MakeError, match=message):
+        make(where(root), ["sgd"], force=True)
+    assert sorted(p.name for p in root.iterdir()) == ["README.md", "tinyllm"]
+    assert (root / "tinyllm" / "__init__.py").read_text() == "# the sources"
+
+
+@pytest.mark.parametrize("entry", ["../outside.txt", "/etc/hostname", "", "tinyllm/../../outside.txt", 7])
+def test_a_tampered_record_removes_nothing(tmp_path: Path, entry) -> None:
+    copy = tmp_path / "copy"
+    make(copy, ["sgd"])
+    (tmp_path / "outside.txt").write_text("keep")
+    record = json.loads((copy / ".tinyllm-make.json").read_text())
+    (copy / ".tinyllm-make.json").write_text(json.dumps({"files": [*record["files"], entry]}))
+    with pytest.raises(MakeError, match="nothing was removed"):
+        make(copy, ["sgd"], force=True)
+    assert (tmp_path / "outside.txt").read_text() == "keep" and (copy / "tinyllm" / "optim" / "sgd.py").is_file()
+
+
+def test_a_record_that_leads_through_a_link_out_of_the_folder_removes_nothing(tmp_path: Path) -> None:
+    copy, elsewhere = tmp_path / "copy", tmp_path / "elsewhere"
+    make(copy, ["sgd"])
+    elsewhere.mkdir()
+    (elsewhere / "precious.py").write_text("keep")
+    (copy / "link").symlink_to(elsewhere, target_is_directory=True)
+    record = json.loads((copy / ".tinyllm-make.json").read_text())
+    (copy / ".tinyllm-make.json").write_text(json.dumps({"files": [*record["files"], "link/precious.py"]}))
+    with pytest.raises(MakeError, match="leads outside"):
+        make(copy, ["sgd"], force=True)
+    assert (elsewhere / "precious.py").read_text() == "keep"
+
+
+def test_a_record_that_is_not_json_is_named(tmp_path: Path) -> None:
+    copy = tmp_path / "copy"
+    make(copy, ["sgd"])
+    (copy / ".tinyllm-make.json").write_text("{not json")
+    with pytest.raises(MakeError, match=r"\.tinyllm-make\.json is not a record make wrote \(JSONDecodeError"):
+        make(copy, ["sgd"], force=True)
 
 
 def test_unknown_task_ids_are_named_in_the_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -26,28 +26,45 @@ EXTRAS = ("lessons", "tests", "pyproject.toml", "setup.py", "MANIFEST.in", "LICE
 PRIVATE = ("tinyllm/assignment", "tests/test_assignment.py", "lessons/solutions")  # the grader; exercise answers
 
 
+#: The record of what a make wrote in its folder: what a later ``make --force`` may remove, and nothing else.
+MAKE_RECORD = ".tinyllm-make.json"
+
+
 class MakeError(ValueError):
     """The copy cannot be made (or came out wrong): the message says why."""
 
 
 def make(out: str | Path, task_ids: list[str] | None = None, force: bool = False) -> list[Task]:
-    """Write a student copy of tinyllm to ``out`` with the given tasks (default: all) to write."""
+    """Write a student copy of tinyllm to ``out`` with the given tasks (default: all) to write.
+
+    ``out`` may not be, contain or lie inside the source tree the copy is made from. It must be
+    empty, unless ``force``: then the files an earlier ``make`` wrote there (listed in its record,
+    ``.tinyllm-make.json``) are removed first, and nothing else is — a folder without such a record
+    is refused, and so is a file of someone else's where the copy would write.
+    """
     tasks = select(task_ids)
     out = Path(out)
+    _refuse_the_source_tree(out)
     if out.exists() and not out.is_dir():
         raise MakeError(f"make: {out} is a file, not a folder")
-    if out.exists() and any(out.iterdir()) and not force:
-        raise MakeError(f"make: {out} is not empty; pass --force to write the student copy over it")
+    if out.exists() and any(out.iterdir()):
+        if not force:
+            raise MakeError(f"make: {out} is not empty; pass --force to write the student copy over it")
+        _remove_earlier_copy(out)
     regions = package_regions(PACKAGE, BY_ID)
     assigned = {t.id for t in tasks}
     hints = {t.id: (t.title, t.hint) for t in TASKS}
-    for name in ("tinyllm", *EXTRAS):  # with --force: no stale files from an earlier copy
-        target = out / name
-        if target.is_dir():
-            shutil.rmtree(target)
-        elif target.exists():
-            target.unlink()
-    for file in _files(PACKAGE):
+    sources = _files(PACKAGE)
+    for name in EXTRAS:
+        source = ROOT / name
+        sources += _files(source) if source.is_dir() else [source] if source.exists() else []
+    written = [f.relative_to(ROOT).as_posix() for f in sources] + ["STUDENTS.md", MANIFEST, MAKE_RECORD]
+    in_the_way = [rel for rel in written if (out / rel).exists() or (out / rel).is_symlink()]
+    if in_the_way:
+        shown = ", ".join(in_the_way[:5]) + (f" and {len(in_the_way) - 5} more" if len(in_the_way) > 5 else "")
+        raise MakeError(f"make: {out} holds files that make did not write where the copy goes ({shown}); "
+                        "move them away first: make never writes over them")  # fmt: skip
+    for file in sources:
         rel = file.relative_to(ROOT).as_posix()
         target = out / rel
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -55,17 +72,59 @@ def make(out: str | Path, task_ids: list[str] | None = None, force: bool = False
             target.write_text(render(file.read_text(), regions[rel], assigned, hints))
         else:
             shutil.copy2(file, target)
-    for name in EXTRAS:
-        source = ROOT / name
-        for file in _files(source) if source.is_dir() else [source] if source.exists() else []:
-            target = out / file.relative_to(ROOT)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(file, target)
     (out / "STUDENTS.md").write_text(students_md(tasks, regions))
     (out / MANIFEST).write_text(json.dumps({"tasks": [t.id for t in tasks]}, indent=2) + "\n")
+    (out / MAKE_RECORD).write_text(json.dumps({"files": written}, indent=1) + "\n")
     _check_no_markers(out)
     _check_imports(out)
     return tasks
+
+
+def _refuse_the_source_tree(out: Path) -> None:
+    """A copy written into (or around) the tree it is made from could overwrite or delete its sources."""
+    target, source = out.resolve(), ROOT.resolve()
+    if target == source:
+        raise MakeError(f"make: {out} is the source tree the copy is made from; choose another folder")
+    if source in target.parents:
+        raise MakeError(f"make: {out} lies inside the source tree the copy is made from ({source}); "
+                        "choose a folder outside it")  # fmt: skip
+    if target in source.parents:
+        raise MakeError(f"make: {out} contains the source tree the copy is made from ({source}); "
+                        "choose a folder outside it")  # fmt: skip
+
+
+def _remove_earlier_copy(out: Path) -> None:
+    """Remove the files an earlier ``make`` recorded writing in ``out``, and the folders they leave empty.
+
+    The record is read as untrusted: each entry must be a relative path inside ``out``, reached
+    without leaving it through a link; anything else refuses the whole removal before it starts.
+    """
+    record = out / MAKE_RECORD
+    if not record.is_file():
+        raise MakeError(f"make: {out} is not empty and holds no record of an earlier make ({MAKE_RECORD}); "
+                        "--force only replaces a copy that make wrote, so it will not touch this folder")  # fmt: skip
+    try:
+        files = json.loads(record.read_text(encoding="utf-8"))["files"]
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as error:
+        raise MakeError(f"make: {record} is not a record make wrote ({type(error).__name__}: {error})") from None
+    root = out.resolve()
+    paths = []
+    for rel in files if isinstance(files, list) else [files]:
+        path = out / str(rel)
+        if not isinstance(rel, str) or Path(rel).is_absolute() or ".." in Path(rel).parts or not rel:
+            raise MakeError(f"make: {record} lists {rel!r}, which is not a file inside {out}; nothing was removed")
+        if path.parent.resolve() != root and root not in path.parent.resolve().parents:
+            raise MakeError(f"make: {record} lists {rel!r}, which leads outside {out}; nothing was removed")
+        paths.append(path)
+    for path in paths:
+        if path.is_symlink() or path.is_file():
+            path.unlink()
+    folders = {parent for path in paths for parent in path.parents if root in parent.resolve().parents}
+    for folder in sorted(folders, key=lambda f: len(f.parts), reverse=True):  # deepest first
+        try:
+            folder.rmdir()  # only if empty: a folder holding a file make did not write stays
+        except OSError:
+            pass
 
 
 def _files(folder: Path) -> list[Path]:
