@@ -123,3 +123,25 @@ def test_assignment_make_refuses_a_file_as_the_folder(tmp_path, capsys):
     path = tmp_path / "file.txt"
     path.write_text("x")
     _fails_with_one_line(capsys, ["assignment", "make", str(path)], r"is a file, not a folder")
+
+
+@pytest.mark.parametrize(("manifest", "match"), [
+    ('{"task": ["sgd"]}', r'assignment\.json has no "tasks" list'),
+    ("{not json", r"assignment\.json is not valid JSON \(JSONDecodeError"),
+    ('{"tasks": "dropout"}', r'"tasks" must be a list of task ids, not \'dropout\''),
+    ('{"tasks": [1, 2]}', r'"tasks" must be a list of task ids, not \[1, 2\]'),
+    ('["sgd"]', r'assignment\.json has no "tasks" list'),
+])  # fmt: skip
+def test_grading_a_copy_with_a_malformed_assignment_json_names_the_file(tmp_path, capsys, manifest, match):
+    (tmp_path / "tinyllm").mkdir()
+    (tmp_path / "tinyllm" / "__init__.py").write_text("")
+    (tmp_path / "assignment.json").write_text(manifest)
+    _fails_with_one_line(capsys, ["assignment", "grade", str(tmp_path)], match)
+
+
+def test_grade_refuses_a_json_report_into_a_missing_folder_before_grading(tmp_path, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["assignment", "grade", ROOT, "--tasks", "sgd", "--json", str(tmp_path / "no" / "such" / "r.json")])
+    assert info.value.code == 2
+    err = capsys.readouterr()
+    assert re.search(r"--json: no folder .*no/such to write", err.err) and "sgd" not in err.out  # nothing graded

@@ -13,6 +13,7 @@ solution regions; gradient checks grade them. See ``docs/assignments.md``.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from tinyllm.assignment.grade import GradeError, Report, grade, write_json
 from tinyllm.assignment.make import MakeError, make
@@ -54,6 +55,8 @@ def main(args: argparse.Namespace) -> int:
             tasks = make(args.out, _ids(args.tasks), force=args.force)
             print(f"wrote a student copy with {len(tasks)} tasks ({sum(t.points for t in tasks)} points) to {args.out}")
         else:
+            if args.json_file and not Path(args.json_file).resolve().parent.is_dir():  # before grading, not after
+                raise ValueError(f"--json: no folder {Path(args.json_file).parent} to write {args.json_file} in")
             report = grade(args.path, _ids(args.tasks), timeout=args.timeout, jobs=args.jobs)
             print(report.table())
             if args.json_file:

@@ -111,7 +111,7 @@ def grade(path: str | Path = ".", task_ids: list[str] | None = None, timeout: fl
         raise ValueError(f"grade: jobs must be a whole number >= 1, not {jobs!r}")
     root = package_root(path)
     if task_ids is None and (root / MANIFEST).is_file():
-        task_ids = json.loads((root / MANIFEST).read_text())["tasks"]
+        task_ids = _assigned(root / MANIFEST)
     tasks = select(task_ids)
     functions = {
         (file, r.function, r.task) for file, regions in package_regions(REFERENCE, BY_ID).items() for r in regions
@@ -126,6 +126,19 @@ def grade(path: str | Path = ".", task_ids: list[str] | None = None, timeout: fl
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         return Report(str(root), list(pool.map(one, tasks)))
+
+
+def _assigned(manifest: Path) -> list[str]:
+    """The task ids a copy's ``assignment.json`` lists, or a GradeError naming the file and what is wrong."""
+    try:
+        tasks = json.loads(manifest.read_text(encoding="utf-8"))["tasks"]
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise GradeError(f"grade: {manifest} is not valid JSON ({type(e).__name__}: {e})") from None
+    except (KeyError, TypeError):
+        raise GradeError(f'grade: {manifest} has no "tasks" list (it should hold {{"tasks": ["sgd", ...]}})') from None
+    if not isinstance(tasks, list) or not all(isinstance(t, str) for t in tasks):
+        raise GradeError(f'grade: {manifest}: "tasks" must be a list of task ids, not {tasks!r}')
+    return tasks
 
 
 def _module(file: str) -> str:
