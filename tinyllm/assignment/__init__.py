@@ -7,6 +7,7 @@ solution regions; gradient checks grade them. See ``docs/assignments.md``.
 - :mod:`~tinyllm.assignment.regions`: finding the regions and turning them into stubs;
 - :mod:`~tinyllm.assignment.make`: the student copy;
 - :mod:`~tinyllm.assignment.grade` and :mod:`~tinyllm.assignment.runner`: the grader;
+- :mod:`~tinyllm.assignment.gradebook`: a whole class, into a gradebook;
 - :mod:`~tinyllm.assignment.checks`: the graded checks (the hidden tests).
 """
 
@@ -16,11 +17,12 @@ import argparse
 from pathlib import Path
 
 from tinyllm.assignment.grade import GradeError, Report, grade, write_json
+from tinyllm.assignment.gradebook import grade_all, make_executor, reports_folder
 from tinyllm.assignment.make import MakeError, make
 from tinyllm.assignment.regions import RegionError
 from tinyllm.assignment.tasks import TASKS, Task, table
 
-__all__ = ["TASKS", "Report", "Task", "grade", "main", "make"]
+__all__ = ["TASKS", "Report", "Task", "grade", "grade_all", "main", "make"]
 
 
 def _ids(values: list[str] | None) -> list[str] | None:
@@ -42,8 +44,23 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     gr.add_argument("--tasks", nargs="+", help="task ids to grade (default: those the copy was made with)")
     gr.add_argument("--timeout", type=float, default=60.0, help="seconds per task (default: 60)")
     gr.add_argument("--jobs", type=int, default=1, help="tasks graded at the same time (default: 1)")
+    ga = actions.add_parser("grade-all", help="grade every submission in a folder into a gradebook CSV")
+    ga.add_argument("submissions", help="the folder of submissions: one folder, .zip or .tar.gz per student")
+    ga.add_argument("--out", required=True, help="the gradebook CSV to write (reports go in OUT's stem + .reports/)")
+    ga.add_argument("--tasks", nargs="+", help="task ids to grade (default: all)")
+    ga.add_argument("--timeout", type=float, default=60.0, help="seconds per task (default: 60)")
+    ga.add_argument("--jobs", type=int, help="submissions graded at the same time (default: one per core)")
+    ga.add_argument(
+        "--executor",
+        default="processes",
+        help="processes (default), threads, serial, or dask://HOST:PORT (a Dask scheduler)",
+    )
+    ga.add_argument("--regrade", action="store_true", help="grade again the submissions an earlier run graded")
+    ga.add_argument(
+        "--progress", action="store_true", default=None, help="show the progress bar even when stderr is not a terminal"
+    )
     ls = actions.add_parser("list", help="print the task table")
-    for action in (mk, gr, ls):
+    for action in (mk, gr, ga, ls):
         action.set_defaults(parser=action)  # the CLI names the action in its errors: "tinyllm assignment make"
 
 
@@ -54,6 +71,8 @@ def main(args: argparse.Namespace) -> int:
         elif args.action == "make":
             tasks = make(args.out, _ids(args.tasks), force=args.force)
             print(f"wrote a student copy with {len(tasks)} tasks ({sum(t.points for t in tasks)} points) to {args.out}")
+        elif args.action == "grade-all":
+            _grade_all(args)
         else:
             if args.json_file and not Path(args.json_file).resolve().parent.is_dir():  # before grading, not after
                 raise ValueError(f"--json: no folder {Path(args.json_file).parent} to write {args.json_file} in")
@@ -66,3 +85,21 @@ def main(args: argparse.Namespace) -> int:
     except ValueError as e:  # a task id, timeout or job count the command line got wrong: a usage error
         args.parser.error(str(e))
     return 0
+
+
+def _grade_all(args: argparse.Namespace) -> None:
+    if args.jobs is not None and args.jobs < 1:
+        raise ValueError(f"--jobs must be a whole number >= 1, not {args.jobs}")
+    if args.executor.startswith("dask://") and args.jobs is not None:
+        raise ValueError("--jobs sizes a pool of processes or threads; a Dask cluster has its own workers")
+    if not (0 < args.timeout < float("inf")):  # before the executor starts, not after
+        raise ValueError(f"--timeout must be a number of seconds > 0, not {args.timeout}")
+    executor, close = make_executor(args.executor, args.jobs)
+    try:
+        rows = grade_all(args.submissions, args.out, _ids(args.tasks), timeout=args.timeout, executor=executor,
+                         regrade=args.regrade, progress=args.progress)  # fmt: skip
+    finally:
+        close()
+    skipped, errors = sum(r.skipped for r in rows), sum(bool(r.error) for r in rows)
+    print(f"{len(rows)} submissions ({len(rows) - skipped} graded, {skipped} unchanged since their report, "
+          f"{errors} with errors): wrote {args.out} and {reports_folder(args.out)}/")  # fmt: skip
