@@ -125,7 +125,10 @@ def extract(archive: Path, into: Path, max_bytes: int = MAX_ARCHIVE_BYTES) -> No
                     if not (m.isfile() or m.isdir()):
                         raise ArchiveError(f"{m.name!r} is a {'link' if m.issym() or m.islnk() else 'special file'}")
                 _check_members([(m.name, m.size, False) for m in members], max_bytes)
-                t.extractall(into, filter="data")  # the standard library's own guard, on top of ours
+                if hasattr(tarfile, "data_filter"):  # the standard library's own guard, on top of ours
+                    t.extractall(into, filter="data")
+                else:  # Python < 3.10.12, 3.11.4: the members were checked above
+                    t.extractall(into)
     except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as e:
         raise ArchiveError(f"not a readable {'zip' if name.endswith('.zip') else 'tar.gz'} archive "
                            f"({type(e).__name__}: {e})") from None  # fmt: skip
