@@ -38,7 +38,7 @@ def _read(csv_file: Path) -> dict[str, dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def graded_class(student_copy: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:  # noqa: F811
-    """A class of ten, graded once by the command line on a pool of 2 processes: the gradebook's folder."""
+    """A class of eleven, graded once by the command line on a pool of 2 processes: the gradebook's folder."""
     root = tmp_path_factory.mktemp("class")
     subs, work = root / "submissions", root / "work"
     subs.mkdir()
@@ -64,6 +64,8 @@ def graded_class(student_copy: Path, tmp_path_factory: pytest.TempPathFactory) -
         info.size = len(data)
         t.addfile(info, io.BytesIO(data))
     (subs / "garbage.zip").write_bytes(b"this is not a zip file")
+    with zipfile.ZipFile(subs / "homework.zip", "w") as z:
+        z.writestr("answers.md", "my homework")
     out = root / "gradebook.csv"
     code = cli_main(["assignment", "grade-all", str(subs), "--out", str(out), "--tasks", *TASKS,
                      "--timeout", "4", "--jobs", "2"])  # fmt: skip
@@ -80,6 +82,7 @@ def test_the_gradebook_holds_exactly_the_expected_points_for_every_student(grade
         "fresh": (0, 0, 0, full),
         "garbage": (0, 0, 0, full),
         "hang": (0, ADAM, ADAM, full),  # the hang costs its task only
+        "homework": (0, 0, 0, full),
         "notacopy": (0, 0, 0, full),
         "one": (SGD, 0, SGD, full),
         "ref": (SGD, ADAM, full, full),
@@ -92,6 +95,7 @@ def test_the_gradebook_holds_exactly_the_expected_points_for_every_student(grade
     assert "bad archive: '../escaped.txt' leads out of the archive's folder (..)" == rows["evil"]["error"]
     assert rows["garbage"]["error"].startswith("bad archive: not a readable zip archive (BadZipFile")
     assert "holds no tinyllm package" in rows["notacopy"]["error"]
+    assert rows["homework"]["error"].startswith("grade: the archive homework.zip holds no tinyllm package")
     assert all(not rows[s]["error"] for s in ("ref", "fresh", "one", "syntax", "hang", "zipped", "tarred"))
     assert not list(graded_class.rglob("escaped.txt"))
     report = json.loads((graded_class / "gradebook.reports" / "hang.json").read_text())

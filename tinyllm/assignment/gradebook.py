@@ -172,7 +172,10 @@ def grade_submission(entry: str, task_ids: list[str], timeout: float) -> dict[st
         elif path.name.lower().endswith(ARCHIVES):
             with tempfile.TemporaryDirectory(prefix="tinyllm-grade-all-") as work:
                 extract(path, Path(work))
-                report = grade(_package_folder(Path(work)), task_ids, timeout=timeout).to_json()
+                try:
+                    report = grade(_package_folder(Path(work)), task_ids, timeout=timeout).to_json()
+                except GradeError as e:  # name the archive, not the temporary folder it was extracted to
+                    raise GradeError(str(e).replace(str(Path(work).resolve()), f"the archive {path.name}")) from None
             report["path"] = str(path)
         else:
             raise GradeError(f"{path.name} is neither a folder nor a {', '.join(ARCHIVES)} archive")
