@@ -157,6 +157,19 @@ def test_a_second_run_skips_what_is_graded_regrades_what_changed_and_regrade_doe
     assert _read(out)["bob"] == {"student": "bob", "sgd": "6", "total": "6", "max": "6", "error": ""}
 
 
+def test_the_progress_bar_counts_submissions_and_is_quiet_off_a_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.setattr(gradebook, "grade", _fake_grade([]))
+    for sid in ("ann", "bob", "cy"):
+        (tmp_path / "subs" / sid).mkdir(parents=True)
+        (tmp_path / "subs" / sid / "points.txt").write_text(json.dumps({"sgd": 1, "adam": 2}))
+    grade_all(tmp_path / "subs", tmp_path / "gb.csv", TASKS, executor=SerialExecutor())  # stderr is no terminal here
+    assert capsys.readouterr().err == ""
+    grade_all(tmp_path / "subs", tmp_path / "gb.csv", TASKS, executor=SerialExecutor(), regrade=True, progress=True)
+    assert "grade-all" in (err := capsys.readouterr().err) and "3/3" in err
+
+
 # ----------------------------------------------------------------------------- archives
 
 
