@@ -8,6 +8,7 @@ import json
 import shutil
 import tarfile
 import zipfile
+from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
@@ -155,6 +156,44 @@ def test_a_second_run_skips_what_is_graded_regrades_what_changed_and_regrade_doe
     assert [r.skipped for r in run(regrade=True)] == [False, False] and sorted(calls[3:]) == ["ann", "bob"]
     assert [r.skipped for r in grade_all(subs, out, ["sgd"], executor=SerialExecutor())] == [False, False]
     assert _read(out)["bob"] == {"student": "bob", "sgd": "6", "total": "6", "max": "6", "error": ""}
+
+
+def _class_of(tmp_path: Path, points: dict[str, dict[str, int]]) -> Path:
+    for sid, earned in points.items():
+        (tmp_path / "subs" / sid).mkdir(parents=True)
+        (tmp_path / "subs" / sid / "points.txt").write_text(json.dumps(earned))
+    return tmp_path / "subs"
+
+
+def test_a_dask_cluster_grades_the_same_gradebook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    distributed = pytest.importorskip(
+        "distributed", reason="dask.distributed is not installed (pip install 'dask[distributed]')"
+    )
+    monkeypatch.setattr(gradebook, "grade", _fake_grade([]))  # threads: the workers see the stand-in
+    subs = _class_of(tmp_path, {"ann": {"sgd": 6, "adam": 8}, "bob": {"sgd": 2, "adam": 0}})
+    serial = grade_all(subs, tmp_path / "serial.csv", TASKS, executor=SerialExecutor())
+    with distributed.Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None) as client:
+        on_dask = grade_all(subs, tmp_path / "dask.csv", TASKS, executor=client.get_executor())
+    assert on_dask == serial and (tmp_path / "dask.csv").read_text() == (tmp_path / "serial.csv").read_text()
+
+
+class _LostWorkers(SerialExecutor):
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future: Future = Future()
+        future.set_exception(RuntimeError("worker lost"))
+        return future
+
+
+def test_an_executor_that_fails_a_submission_costs_its_row_until_the_next_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    subs = _class_of(tmp_path, {"ann": {"sgd": 6, "adam": 8}})
+    (row,) = grade_all(subs, tmp_path / "gb.csv", TASKS, executor=_LostWorkers())
+    assert (row.total, row.error) == (0, "RuntimeError in the executor: worker lost")
+    assert _read(tmp_path / "gb.csv")["ann"]["error"] == "RuntimeError in the executor: worker lost"
+    monkeypatch.setattr(gradebook, "grade", _fake_grade([]))
+    (row,) = grade_all(subs, tmp_path / "gb.csv", TASKS, executor=SerialExecutor())  # graded again, not skipped
+    assert (row.total, row.error, row.skipped) == (14, "", False)
 
 
 def test_the_progress_bar_counts_submissions_and_is_quiet_off_a_terminal(

@@ -290,7 +290,8 @@ def grade_all(
     for sid, entry in entries.items():
         digest = content_hash(entry)
         earlier = _read_report(reports / f"{sid}.json")
-        if not regrade and earlier and earlier.get("hash") == digest and earlier.get("task_ids") == ids:
+        same = earlier and earlier.get("hash") == digest and earlier.get("task_ids") == ids
+        if same and not regrade and not earlier.get("executor_failed"):  # the executor's failure is not the student's
             rows[sid] = _row(sid, tasks, earlier, skipped=True)
         else:
             todo.append((sid, entry, digest))
@@ -310,7 +311,8 @@ def grade_all(
             try:
                 result = future.result()
             except Exception as e:  # noqa: BLE001 (the executor failed it: a lost worker, a cluster gone)
-                result = {"report": None, "error": f"{type(e).__name__} in the executor: {e}", "seconds": 0.0}
+                error = f"{type(e).__name__} in the executor: {e}"
+                result = {"report": None, "error": error, "seconds": 0.0, "executor_failed": True}
             record = {"id": sid, "entry": entry.name, "hash": digest, "task_ids": ids, **result}
             _write_json(reports / f"{sid}.json", record)
             rows[sid] = _row(sid, tasks, record)
