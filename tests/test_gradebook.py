@@ -285,3 +285,7 @@ def test_grade_all_failures_exit_1_with_one_line(tmp_path: Path, capsys: pytest.
         cli_main(["assignment", "grade-all", str(tmp_path / "subs"), "--out", str(tmp_path / "no" / "gb.csv")])
     assert usage_error.value.code == 2 and "--out: no folder" in capsys.readouterr().err
     assert not (tmp_path / "gb.csv").exists()
+
+
+def test_the_student_copy_leaves_these_tests_out(student_copy: Path) -> None:  # noqa: F811
+    assert not (student_copy / "tests" / "test_gradebook.py").exists()  # they import the grader, which stays home

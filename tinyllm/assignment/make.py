@@ -23,7 +23,12 @@ PACKAGE = ROOT / "tinyllm"
 #: Besides the package, what students get: the lessons, the visible tests, the project's files.
 EXTRAS = ("lessons", "tests", "pyproject.toml", "setup.py", "MANIFEST.in", "LICENSE", "README.md")
 #: What never leaves the instructor: the grader with its hidden checks, and the assignment tools' own tests.
-PRIVATE = ("tinyllm/assignment", "tests/test_assignment.py", "lessons/solutions")  # the grader; exercise answers
+PRIVATE = (  # the grader and its tests; the exercises' answers
+    "tinyllm/assignment",
+    "tests/test_assignment.py",
+    "tests/test_gradebook.py",
+    "lessons/solutions",
+)
 
 
 #: The record of what a make wrote in its folder: what a later ``make --force`` may remove, and nothing else.
