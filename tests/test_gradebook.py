@@ -105,15 +105,15 @@ def test_the_gradebook_holds_exactly_the_expected_points_for_every_student(grade
 
 def test_each_student_gets_a_gradescope_results_json(graded_class: Path) -> None:
     reports = graded_class / "gradebook.reports"
-    ref = json.loads((reports / "ref.results.json").read_text())
+    ref = json.loads((reports / "gradescope" / "ref.json").read_text())
     assert set(ref) == {"score", "execution_time", "tests"} and ref["score"] == SGD + ADAM
     assert [(t["score"], t["max_score"], t["status"]) for t in ref["tests"]] == [(SGD, SGD, "passed"),
                                                                                  (ADAM, ADAM, "passed")]  # fmt: skip
     for t in ref["tests"]:
         assert set(t) == {"name", "score", "max_score", "status", "output"} and t["name"].split(":")[0] in TASKS
-    hang = json.loads((reports / "hang.results.json").read_text())
+    hang = json.loads((reports / "gradescope" / "hang.json").read_text())
     assert hang["score"] == ADAM and hang["tests"][0]["output"].startswith("timed out after 4 s")
-    evil = json.loads((reports / "evil.results.json").read_text())
+    evil = json.loads((reports / "gradescope" / "evil.json").read_text())
     assert evil["score"] == 0 and evil["output"].startswith("bad archive") and len(evil["tests"]) == 2
 
 

@@ -13,7 +13,7 @@ Outputs, beside ``gradebook.csv``:
 
 - ``gradebook.csv``: one row per student, one column per task (its points), ``total``, ``max``, ``error``;
 - ``gradebook.reports/ID.json``: the student's full report, with the hash of the submission;
-- ``gradebook.reports/ID.results.json``: the same in Gradescope's ``results.json`` format.
+- ``gradebook.reports/gradescope/ID.json``: the same in Gradescope's ``results.json`` format.
 
 Reports are written one by one as submissions finish (atomically), so an interrupted run
 resumes where it stopped: a submission whose report holds the same content hash and the
@@ -282,7 +282,7 @@ def grade_all(
         raise ValueError(f"--out: no folder {out.parent} to write {out.name} in")
     reports = reports_folder(out)
     entries = _entries(folder, {out.resolve(), reports.resolve()})
-    reports.mkdir(exist_ok=True)
+    (reports / "gradescope").mkdir(parents=True, exist_ok=True)
 
     ids = [t.id for t in tasks]
     rows: dict[str, Row] = {}
@@ -316,7 +316,7 @@ def grade_all(
             record = {"id": sid, "entry": entry.name, "hash": digest, "task_ids": ids, **result}
             _write_json(reports / f"{sid}.json", record)
             rows[sid] = _row(sid, tasks, record)
-            _write_json(reports / f"{sid}.results.json", gradescope(tasks, record))
+            _write_json(reports / "gradescope" / f"{sid}.json", gradescope(tasks, record))
             bar.done(rows[sid])
     finally:
         bar.close()
@@ -342,9 +342,10 @@ def _entries(folder: Path, exclude: set[Path]) -> dict[str, Path]:
 
 def _read_report(path: Path) -> dict[str, Any] | None:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        report = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None  # none yet, or unreadable: grade again
+    return report if isinstance(report, dict) else None
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
