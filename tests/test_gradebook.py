@@ -289,3 +289,16 @@ def test_grade_all_failures_exit_1_with_one_line(tmp_path: Path, capsys: pytest.
 
 def test_the_student_copy_leaves_these_tests_out(student_copy: Path) -> None:  # noqa: F811
     assert not (student_copy / "tests" / "test_gradebook.py").exists()  # they import the grader, which stays home
+
+
+def test_text_a_student_controls_cannot_become_a_spreadsheet_formula(tmp_path: Path) -> None:
+    tasks = [BY_ID["sgd"]]
+    rows = [
+        gradebook.Row("=HYPERLINK(\"http://x\")", {"sgd": 0}, 0, 3, "@SUM(1)"),
+        gradebook.Row("alice", {"sgd": 3}, 3, 3, "-1 points?"),
+        gradebook.Row("bob", {"sgd": 1}, 1, 3, ""),
+    ]
+    gradebook.write_gradebook(rows, tasks, tmp_path / "g.csv")
+    read = list(csv.reader(io.StringIO((tmp_path / "g.csv").read_text())))
+    assert read[1][0] == "'=HYPERLINK(\"http://x\")" and read[1][-1] == "'@SUM(1)"
+    assert read[2] == ["alice", "3", "3", "3", "'-1 points?"] and read[3] == ["bob", "1", "1", "3", ""]

@@ -364,8 +364,15 @@ def write_gradebook(rows: list[Row], tasks: list[Task], out: str | Path) -> None
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(["student", *(t.id for t in tasks), "total", "max", "error"])
     for r in rows:
-        writer.writerow([r.id, *(r.points[t.id] for t in tasks), r.total, r.max, r.error])
+        writer.writerow([_cell(r.id), *(r.points[t.id] for t in tasks), r.total, r.max, _cell(r.error)])
     write_atomically(out, lambda f: f.write(text.getvalue().encode()))
+
+
+def _cell(text: str) -> str:
+    """Text a student controls (a submission's name, an error it caused), made inert for spreadsheets:
+    a cell that starts with = + - @ (or a tab or carriage return) would run as a formula when the
+    gradebook is opened, so it gets a leading apostrophe, which spreadsheets show as text."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def gradescope(tasks: list[Task], record: dict[str, Any]) -> dict[str, Any]:
