@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tinyllm.assignment.checks import CHECKS
 from tinyllm.assignment.grade import GradeError, grade
 from tinyllm.assignment.make import PACKAGE, ROOT, MakeError, make
+from tinyllm.assignment.probes import PROBES
 from tinyllm.assignment.regions import RegionError, find_regions, package_regions, render
 from tinyllm.assignment.tasks import BY_ID, STAGES, TASKS
 from tinyllm.cli import main as cli_main
@@ -56,15 +56,15 @@ def student_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 # ----------------------------------------------------------------------------- the task table
 
 
-def test_task_table_names_existing_checks_in_stage_order_and_totals_100_points() -> None:
+def test_task_table_names_existing_probes_in_stage_order_and_totals_116_points() -> None:
     named = [c.name for t in TASKS for c in t.checks]
-    assert sorted(named) == sorted(CHECKS), "the table and checks/ must name the same checks"
+    assert sorted(named) == sorted(PROBES), "the table and probes/ must name the same checks"
     assert len(set(named)) == len(named)
     for t in TASKS:
         stages = [STAGES.index(c.stage) for c in t.checks]
         assert stages == sorted(stages), f"{t.id}: checks out of stage order"
         assert all(c.points > 0 for c in t.checks) and t.tests and t.hint
-    assert sum(t.points for t in TASKS) == 100
+    assert sum(t.points for t in TASKS) == 116
 
 
 def test_every_task_has_regions_in_the_source_and_every_region_a_task() -> None:
@@ -280,7 +280,7 @@ def test_assignment_failures_exit_1_with_one_line(tmp_path: Path, capsys: pytest
 def test_assignment_list_prints_the_task_table(capsys: pytest.CaptureFixture) -> None:
     assert cli_main(["assignment", "list"]) == 0
     out = capsys.readouterr().out
-    assert all(t in out for t in ALL) and "TOTAL" in out and "100" in out
+    assert all(t in out for t in ALL) and "TOTAL" in out and "116" in out
 
 
 # ----------------------------------------------------------------------------- grade
@@ -291,7 +291,7 @@ def test_reference_package_scores_every_point() -> None:
     assert [t.id for t in report.tasks] == ALL
     failed = {t.id: t.message for t in report.tasks if t.earned != t.points}
     assert not failed
-    assert report.earned == report.points == 100
+    assert report.earned == report.points == 116
 
 
 def test_fresh_student_copy_scores_zero_on_every_task_and_the_report_lists_them(
@@ -301,13 +301,13 @@ def test_fresh_student_copy_scores_zero_on_every_task_and_the_report_lists_them(
     assert done.returncode == 0, done.stdout + done.stderr
     report = json.loads((tmp_path / "report.json").read_text())
     assert [t["id"] for t in report["tasks"]] == ALL
-    assert report["earned"] == 0 and report["points"] == 100
+    assert report["earned"] == 0 and report["points"] == 116
     for t in report["tasks"]:
         assert t["status"] == "fail" and t["earned"] == 0
         assert [c["name"] for c in t["checks"]] == [c.name for c in BY_ID[t["id"]].checks]
         assert all("not implemented" in c["message"] for c in t["checks"])
     lines = done.stdout.splitlines()
-    assert re.match(r"TASK +\| +POINTS", lines[0]) and re.match(r"TOTAL +\| +0/100", lines[-1])
+    assert re.match(r"TASK +\| +POINTS", lines[0]) and re.match(r"TOTAL +\| +0/116", lines[-1])
     assert all(any(line.startswith(t + " ") for line in lines) for t in ALL)
 
 
@@ -328,7 +328,8 @@ def test_a_hang_or_a_crash_costs_only_its_own_task(student_copy: Path, tmp_path:
                   ["import os", "print('adam | 8/8 | passed')", "os._exit(3)"])  # fmt: skip
     _restore(copy, "penalties")
     report = grade(copy, ["sgd", "adam", "penalties"], timeout=5, jobs=2)
-    sgd, adam, penalties = report.tasks
+    by_id = {t.id: t for t in report.tasks}
+    sgd, adam, penalties = by_id["sgd"], by_id["adam"], by_id["penalties"]
     assert (sgd.status, sgd.earned) == ("timeout", 0) and "timed out after 5 s in sgd_shapes" in sgd.message
     assert (adam.status, adam.earned) == ("crash", 0) and "exit code 3" in adam.message
     assert "adam | 8/8" in adam.output  # what it printed is kept, and never counted

@@ -123,7 +123,9 @@ def test_each_student_gets_a_gradescope_results_json(graded_class: Path) -> None
 def _fake_grade(calls: list[str]):
     """grade() stood in for: the submission's ``points.txt`` says what each task earns."""
 
-    def fake(path: Path, task_ids: list[str], timeout: float = 60.0, jobs: int = 1) -> Report:
+    def fake(
+        path: Path, task_ids: list[str], timeout: float = 60.0, jobs: int = 1, seed=None, reference=None
+    ) -> Report:
         calls.append(Path(path).name)
         earned = json.loads((Path(path) / "points.txt").read_text())
         tasks = [TaskResult(t, t, BY_ID[t].points, earned[t], "pass", "", 0.0) for t in task_ids]
@@ -132,11 +134,16 @@ def _fake_grade(calls: list[str]):
     return fake
 
 
+def _stand_in(monkeypatch: pytest.MonkeyPatch, calls: list[str]) -> None:
+    monkeypatch.setattr(gradebook, "grade", _fake_grade(calls))
+    monkeypatch.setattr(gradebook, "reference_runs", lambda *args: {})  # the stand-in compares nothing
+
+
 def test_a_second_run_skips_what_is_graded_regrades_what_changed_and_regrade_does_all(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[str] = []
-    monkeypatch.setattr(gradebook, "grade", _fake_grade(calls))
+    _stand_in(monkeypatch, calls)
     subs = tmp_path / "subs"
     for sid, points in {"ann": {"sgd": 6, "adam": 8}, "bob": {"sgd": 0, "adam": 3}}.items():
         (subs / sid).mkdir(parents=True)
@@ -169,7 +176,7 @@ def test_a_dask_cluster_grades_the_same_gradebook(tmp_path: Path, monkeypatch: p
     distributed = pytest.importorskip(
         "distributed", reason="dask.distributed is not installed (pip install 'dask[distributed]')"
     )
-    monkeypatch.setattr(gradebook, "grade", _fake_grade([]))  # threads: the workers see the stand-in
+    _stand_in(monkeypatch, [])  # threads: the workers see the stand-in
     subs = _class_of(tmp_path, {"ann": {"sgd": 6, "adam": 8}, "bob": {"sgd": 2, "adam": 0}})
     serial = grade_all(subs, tmp_path / "serial.csv", TASKS, executor=SerialExecutor())
     with distributed.Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None) as client:
@@ -191,7 +198,7 @@ def test_an_executor_that_fails_a_submission_costs_its_row_until_the_next_run(
     (row,) = grade_all(subs, tmp_path / "gb.csv", TASKS, executor=_LostWorkers())
     assert (row.total, row.error) == (0, "RuntimeError in the executor: worker lost")
     assert _read(tmp_path / "gb.csv")["ann"]["error"] == "RuntimeError in the executor: worker lost"
-    monkeypatch.setattr(gradebook, "grade", _fake_grade([]))
+    _stand_in(monkeypatch, [])
     (row,) = grade_all(subs, tmp_path / "gb.csv", TASKS, executor=SerialExecutor())  # graded again, not skipped
     assert (row.total, row.error, row.skipped) == (14, "", False)
 
@@ -199,7 +206,7 @@ def test_an_executor_that_fails_a_submission_costs_its_row_until_the_next_run(
 def test_the_progress_bar_counts_submissions_and_is_quiet_off_a_terminal(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
-    monkeypatch.setattr(gradebook, "grade", _fake_grade([]))
+    _stand_in(monkeypatch, [])
     for sid in ("ann", "bob", "cy"):
         (tmp_path / "subs" / sid).mkdir(parents=True)
         (tmp_path / "subs" / sid / "points.txt").write_text(json.dumps({"sgd": 1, "adam": 2}))
@@ -294,11 +301,11 @@ def test_the_student_copy_leaves_these_tests_out(student_copy: Path) -> None:  #
 def test_text_a_student_controls_cannot_become_a_spreadsheet_formula(tmp_path: Path) -> None:
     tasks = [BY_ID["sgd"]]
     rows = [
-        gradebook.Row("=HYPERLINK(\"http://x\")", {"sgd": 0}, 0, 3, "@SUM(1)"),
+        gradebook.Row('=HYPERLINK("http://x")', {"sgd": 0}, 0, 3, "@SUM(1)"),
         gradebook.Row("alice", {"sgd": 3}, 3, 3, "-1 points?"),
         gradebook.Row("bob", {"sgd": 1}, 1, 3, ""),
     ]
     gradebook.write_gradebook(rows, tasks, tmp_path / "g.csv")
     read = list(csv.reader(io.StringIO((tmp_path / "g.csv").read_text())))
-    assert read[1][0] == "'=HYPERLINK(\"http://x\")" and read[1][-1] == "'@SUM(1)"
+    assert read[1][0] == '\'=HYPERLINK("http://x")' and read[1][-1] == "'@SUM(1)"
     assert read[2] == ["alice", "3", "3", "3", "'-1 points?"] and read[3] == ["bob", "1", "1", "3", ""]

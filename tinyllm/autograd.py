@@ -206,9 +206,10 @@ def topological_order(root: Tensor) -> list[Function]:
     """
     if root.grad_fn is None:
         return []
+    _check_output_unchanged(root)
+    # BEGIN SOLUTION task=backward
     order: list[Function] = []
     visited: set[int] = set()
-    _check_output_unchanged(root)
     stack: list[tuple[Function, bool]] = [(root.grad_fn, False)]
     while stack:
         fn, children_done = stack.pop()
@@ -226,6 +227,7 @@ def topological_order(root: Tensor) -> list[Function]:
                 if id(inp.grad_fn) not in visited:
                     stack.append((inp.grad_fn, False))
     return order
+    # END SOLUTION
 
 
 def _check_can_backward(fn: Function) -> None:
@@ -289,6 +291,7 @@ def backward(root: Tensor, grad: Tensor | Any | None = None, retain_graph: bool 
     if root.grad_fn is None:
         _accumulate_grad(root, grad, handed_out)
         return
+    # BEGIN SOLUTION task=backward
     order = topological_order(root)
     grads: dict[int, list[Any]] = {id(root.grad_fn): [None] * root.grad_fn.n_outputs}  # per node, per output
     grads[id(root.grad_fn)][root.output_nr] = grad
@@ -328,6 +331,7 @@ def backward(root: Tensor, grad: Tensor | Any | None = None, retain_graph: bool 
             fn.release()
     for leaf, g in leaves.values():
         _accumulate_grad(leaf, g, handed_out)
+    # END SOLUTION
 
 
 def _accumulate_grad(t: Tensor, g: Any, handed_out: set[int]) -> None:

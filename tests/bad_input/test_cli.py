@@ -132,11 +132,12 @@ def test_assignment_make_refuses_a_file_as_the_folder(tmp_path, capsys):
     ('{"tasks": [1, 2]}', r'"tasks" must be a list of task ids, not \[1, 2\]'),
     ('["sgd"]', r'assignment\.json has no "tasks" list'),
 ])  # fmt: skip
-def test_grading_a_copy_with_a_malformed_assignment_json_names_the_file(tmp_path, capsys, manifest, match):
+def test_grading_with_a_malformed_assignment_json_names_the_file(tmp_path, capsys, manifest, match):
     (tmp_path / "tinyllm").mkdir()
     (tmp_path / "tinyllm" / "__init__.py").write_text("")
     (tmp_path / "assignment.json").write_text(manifest)
-    _fails_with_one_line(capsys, ["assignment", "grade", str(tmp_path)], match)
+    command = ["assignment", "grade", str(tmp_path), "--assignment", str(tmp_path / "assignment.json")]
+    _fails_with_one_line(capsys, command, match)
 
 
 def test_grade_refuses_a_json_report_into_a_missing_folder_before_grading(tmp_path, capsys):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from tinyllm.assignment.grade import GradeError, Report, grade, write_json
+from tinyllm.assignment.grade import GradeError, Report, grade, read_assignment, write_json
 from tinyllm.assignment.gradebook import grade_all, make_executor, reports_folder
 from tinyllm.assignment.make import MakeError, make
 from tinyllm.assignment.regions import RegionError
@@ -41,7 +41,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     gr = actions.add_parser("grade", help="grade a copy: each task in its own process, with a timeout")
     gr.add_argument("path", nargs="?", default=".", help="the folder holding the tinyllm package (default: .)")
     gr.add_argument("--json", dest="json_file", help="also write the full report to this JSON file")
-    gr.add_argument("--tasks", nargs="+", help="task ids to grade (default: those the copy was made with)")
+    which = gr.add_mutually_exclusive_group()
+    which.add_argument("--tasks", nargs="+", help="task ids to grade (default: all)")
+    which.add_argument(
+        "--assignment",
+        metavar="FILE",
+        help="grade the tasks this assignment.json lists: your own copy of it, never the student's",
+    )
     gr.add_argument("--timeout", type=float, default=60.0, help="seconds per task (default: 60)")
     gr.add_argument("--jobs", type=int, default=1, help="tasks graded at the same time (default: 1)")
     ga = actions.add_parser("grade-all", help="grade every submission in a folder into a gradebook CSV")
@@ -76,7 +82,8 @@ def main(args: argparse.Namespace) -> int:
         else:
             if args.json_file and not Path(args.json_file).resolve().parent.is_dir():  # before grading, not after
                 raise ValueError(f"--json: no folder {Path(args.json_file).parent} to write {args.json_file} in")
-            report = grade(args.path, _ids(args.tasks), timeout=args.timeout, jobs=args.jobs)
+            ids = read_assignment(args.assignment) if args.assignment else _ids(args.tasks)
+            report = grade(args.path, ids, timeout=args.timeout, jobs=args.jobs)
             print(report.table())
             if args.json_file:
                 write_json(report, args.json_file)

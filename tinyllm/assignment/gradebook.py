@@ -27,6 +27,7 @@ import hashlib
 import io
 import json
 import os
+import secrets
 import stat
 import sys
 import tarfile
@@ -39,8 +40,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tinyllm.assignment.grade import GradeError, grade
+from tinyllm.assignment.grade import GradeError, grade, reference_runs
 from tinyllm.assignment.tasks import Task, select
+from tinyllm.assignment.verdict import Run
 from tinyllm.serialization import write_atomically
 from tinyllm.tune import SerialExecutor
 
@@ -159,21 +161,24 @@ def _package_folder(folder: Path) -> Path:
     return inside[0] if len(inside) == 1 and inside[0].is_dir() else folder
 
 
-def grade_submission(entry: str, task_ids: list[str], timeout: float) -> dict[str, Any]:
+def grade_submission(entry: str, task_ids: list[str], timeout: float, seed: int | None = None,
+                     reference: dict[str, Run] | None = None) -> dict[str, Any]:  # fmt: skip
     """Grade one submission (run on an executor's worker): its report as JSON, or its error.
 
-    Never raises for what the submission holds: the error is the report's ``"error"``.
+    ``seed`` and ``reference`` are shared by a whole class (see :func:`grade`). Never raises
+    for what the submission holds: the error is the report's ``"error"``.
     """
     path = Path(entry)
     start = time.perf_counter()
     try:
         if path.is_dir():
-            report = grade(path, task_ids, timeout=timeout).to_json()
+            report = grade(path, task_ids, timeout=timeout, seed=seed, reference=reference).to_json()
         elif path.name.lower().endswith(ARCHIVES):
             with tempfile.TemporaryDirectory(prefix="tinyllm-grade-all-") as work:
                 extract(path, Path(work))
                 try:
-                    report = grade(_package_folder(Path(work)), task_ids, timeout=timeout).to_json()
+                    report = grade(_package_folder(Path(work)), task_ids, timeout, seed=seed,
+                                   reference=reference).to_json()  # fmt: skip
                 except GradeError as e:  # name the archive, not the temporary folder it was extracted to
                     raise GradeError(str(e).replace(str(Path(work).resolve()), f"the archive {path.name}")) from None
             report["path"] = str(path)
@@ -296,6 +301,8 @@ def grade_all(
         else:
             todo.append((sid, entry, digest))
 
+    seed = secrets.randbits(62)  # one draw of inputs for the class, unknown to every submission in advance
+    reference = reference_runs(tuple(ids), seed, timeout) if todo else {}
     bar = _Progress(progress, len(entries))
     for row in rows.values():
         bar.done(row)
@@ -303,7 +310,7 @@ def grade_all(
     pool = executor or ProcessPoolExecutor(jobs)
     try:
         futures: dict[Future, tuple[str, Path, str]] = {
-            pool.submit(grade_submission, str(entry.resolve()), ids, timeout): (sid, entry, digest)
+            pool.submit(grade_submission, str(entry.resolve()), ids, timeout, seed, reference): (sid, entry, digest)
             for sid, entry, digest in todo
         }
         for future in as_completed(futures):

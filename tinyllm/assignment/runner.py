@@ -1,60 +1,100 @@
-"""Run one task's checks against a submitted package, in a process of its own.
+"""The child side of the grader: run one task's probes on a package, send what they see.
 
-The grader starts ``python -c BOOT SPEC`` (see :mod:`tinyllm.assignment.grade`), which
-runs this file. SPEC is a JSON file that says where the submitted package is, which
-task's checks to run, and which functions to swap for their reference versions: those
-holding the other tasks' regions, so that a task is graded on its own code alone.
+The grader (:mod:`tinyllm.assignment.grade`) starts ``python -I -S -c <this file's text>``
+and writes one JSON message to the child's stdin: where the package is, which library
+folders to put on ``sys.path``, the probes' source, the checks to run, the seed of their
+inputs, and the functions to swap for reference code. The child
 
-This file imports nothing from ``tinyllm`` itself: in this process ``tinyllm`` is the
-submitted package (its folder comes first on ``sys.path``), and the checks are loaded
-from the grader's ``checks.py`` by path. Outcomes go to the result file after every
-check; the grader scores them from there only. A crash or a hang leaves the file
-without ``"done": true``, and the grader gives the task 0.
+1. keeps its real stdout for the grader (messages, one JSON line each) and sends
+   ``print`` and everything else the package writes to stderr, which the grader only
+   shows as output;
+2. imports ``tinyllm`` from the package folder, gives each listed function the
+   reference code it was sent (so a task runs on its own code alone), and loads the
+   probes from source (they are not files here);
+3. runs each check's probe, sending every value it observes as it goes.
+
+Nothing this child sends is a verdict: it sends values, and the grader compares them with
+the values the same probes saw on the reference package. This file imports nothing from
+``tinyllm``; in the child, ``tinyllm`` is the package being graded.
 """
 
 from __future__ import annotations
 
 import ast
+import base64
 import importlib
+import importlib.abc
 import importlib.util
 import json
 import os
 import sys
-import time
+import textwrap
 import traceback
 from pathlib import Path
 from types import FunctionType, ModuleType
 from typing import Any
 
-#: What the grader runs with ``python -c``: this file, by path (argv[1]), on the spec (argv[2]).
-BOOT = "import runpy, sys; runpy.run_path(sys.argv[1], run_name='__main__')"
+PROBES = "tinyllm_probes"  # the probes' package name in the child
 
 
-def _write(path: Path, result: dict[str, Any]) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(result, indent=1))
-    os.replace(tmp, path)
+class _Channel:
+    """Messages to the grader, on a copy of the real stdout made before any package code runs."""
+
+    def __init__(self) -> None:
+        self.fd = os.dup(1)
+        os.dup2(2, 1)  # the package's prints land in stderr, never among the messages
+        sys.stdout = sys.stderr
+
+    def send(self, **message: Any) -> None:
+        data = (json.dumps(message, separators=(",", ":")) + "\n").encode()
+        while data:
+            data = data[os.write(self.fd, data) :]
 
 
-def _reference_code(file: str, qualname: str) -> Any:
-    """The code object of function ``qualname`` (e.g. ``"Mul.backward"``) compiled from ``file``."""
-    tree = ast.parse(Path(file).read_text(), file)
-    node: Any = tree
-    for part in qualname.split("."):
-        node = next(
-            n for n in node.body
-            if isinstance(n, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == part
-        )  # fmt: skip
-    code = compile(ast.Module(body=[node], type_ignores=[]), file, "exec")
-    return next(c for c in code.co_consts if hasattr(c, "co_name") and c.co_name == node.name)
+def encode(value: Any) -> Any:
+    """A value as JSON: arrays (and tensors, through ``.numpy()``) as dtype, shape and base64 bytes."""
+    if hasattr(value, "detach") and hasattr(value, "numpy"):
+        value = value.detach().numpy()
+    if hasattr(value, "__array__") and not isinstance(value, (bool, int, float)):
+        import numpy as np
+
+        a = np.ascontiguousarray(np.asarray(value))
+        return {"dtype": a.dtype.str, "shape": list(a.shape), "data": base64.b64encode(a.tobytes()).decode()}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (tuple, list)):
+        return [encode(v) for v in value]
+    raise TypeError(f"cannot send a {type(value).__name__}")
 
 
-def _swap(module_name: str, qualname: str, file: str) -> None:
-    """Give the submitted function ``module.qualname`` the reference function's code.
+class _Sources(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Import the probes from the source text the grader sent: ``tinyllm_probes`` and its modules."""
+
+    def __init__(self, sources: dict[str, str]) -> None:
+        self.sources = sources
+
+    def find_spec(self, name: str, path: Any, target: Any = None) -> Any:
+        if name == PROBES or name.startswith(PROBES + ".") and name[len(PROBES) + 1 :] in self.sources:
+            return importlib.util.spec_from_loader(name, self, is_package=name == PROBES)
+        return None
+
+    def create_module(self, spec: Any) -> None:
+        return None
+
+    def exec_module(self, module: ModuleType) -> None:
+        short = "__init__" if module.__name__ == PROBES else module.__name__[len(PROBES) + 1 :]
+        if module.__name__ == PROBES:
+            module.__path__ = []
+        code = compile(self.sources[short], f"<probes/{short}.py>", "exec")
+        exec(code, module.__dict__)  # noqa: S102  (the grader's own probes, sent as text: no files here)
+
+
+def swap(module_name: str, qualname: str, source: str, firstlineno: int, filename: str) -> None:
+    """Give function ``module.qualname`` of the package the code compiled from ``source``.
 
     Swapping ``__code__`` changes the function object itself, so every module that
     imported it by name (``from tinyllm.ops.elementwise import unbroadcast``) runs the
-    reference version too.
+    new code too. ``source`` is the function alone, as it stands in the reference file.
     """
     owner: Any = importlib.import_module(module_name)
     *path, name = qualname.split(".")
@@ -64,69 +104,57 @@ def _swap(module_name: str, qualname: str, file: str) -> None:
     fn = getattr(fn, "__func__", fn)  # staticmethod, classmethod
     if not isinstance(fn, FunctionType):
         raise TypeError(f"{module_name}.{qualname} is not a function")
-    code = _reference_code(file, qualname)
-    if code.co_freevars != fn.__code__.co_freevars:
+    tree = ast.parse(textwrap.dedent(source), filename)
+    ast.increment_lineno(tree, firstlineno - 1)
+    code = compile(tree, filename, "exec")
+    new = next(c for c in code.co_consts if hasattr(c, "co_name") and c.co_name == name)
+    if new.co_freevars != fn.__code__.co_freevars:
         raise TypeError(f"{module_name}.{qualname}: the reference code needs other closure variables")
-    fn.__code__ = code
+    fn.__code__ = new
 
 
-def _load_checks(init_file: str) -> ModuleType:
-    """The grader's checks package, from its folder (``tinyllm.assignment`` is not importable here)."""
-    folder = str(Path(init_file).parent)
-    spec = importlib.util.spec_from_file_location("tinyllm_assignment_checks", init_file,
-                                                  submodule_search_locations=[folder])  # fmt: skip
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    sys.modules[spec.name] = module  # type: ignore[union-attr]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
-
-
-def _describe(e: BaseException) -> str:
+def describe(e: BaseException) -> str:
+    """An exception in one line: its type, message and (unless a failed expectation) where it was raised."""
     if isinstance(e, NotImplementedError):
         return f"not implemented: {e}"
     last = traceback.extract_tb(e.__traceback__)[-1:] if e.__traceback__ else []
-    # a failed expectation speaks for itself; for any other error, say where it was raised
     where = f" ({Path(last[0].filename).name}:{last[0].lineno})" if last and not isinstance(e, AssertionError) else ""
-    return f"{type(e).__name__}: {e}{where}"[:600]
+    return f"{type(e).__name__}: {e}{where}"[:2000]
 
 
-def main(spec_file: str) -> None:
-    spec = json.loads(Path(spec_file).read_text())
-    out = Path(spec["result"])
-    result: dict[str, Any] = {"task": spec["task"], "checks": [], "current": None, "done": False}
-    package = str(Path(spec["path"]).resolve())
-    sys.path.insert(0, package)
+def main() -> None:
+    channel = _Channel()
+    setup = json.loads(sys.stdin.buffer.read())
+    package = str(Path(setup["package"]).resolve())
+    sys.path[:0] = [package, *setup["libraries"]]
     try:
-        import tinyllm  # the submitted package
+        import tinyllm  # the package being graded
 
         if not Path(tinyllm.__file__).resolve().is_relative_to(package):
-            raise ImportError(f"imported tinyllm from {tinyllm.__file__}, not from {package}")
-        checks = _load_checks(spec["checks_file"])
+            raise ImportError(f"imported tinyllm from {tinyllm.__file__}, not from the package being graded")
+        sys.meta_path.insert(0, _Sources(setup["probes"]))
+        probes = importlib.import_module(PROBES)
     except BaseException as e:  # noqa: BLE001  (a broken package costs the task, nothing more)
-        result.update(error=f"could not set up: {_describe(e)}", done=True)
-        _write(out, result)
+        channel.send(setup_error=describe(e))
         return
-    result["warnings"] = []
-    for patch in spec["patches"]:
+    for s in setup["swaps"]:
         try:
-            _swap(patch["module"], patch["function"], patch["file"])
+            swap(s["module"], s["function"], s["source"], s["line"], s["file"])
         except Exception as e:  # noqa: BLE001  (e.g. a renamed function: its own task will tell)
-            result["warnings"].append(f"{patch['module']}.{patch['function']} kept as submitted: {_describe(e)}")
-    for name in spec["checks"]:
-        result["current"] = name
-        _write(out, result)  # if this check hangs or crashes, the grader can say where
-        start = time.perf_counter()
+            channel.send(warning=f"{s['module']}.{s['function']} kept as submitted: {describe(e)}")
+    for name in setup["checks"]:
+        channel.send(check=name)
+
+        def seen(label: str, value: Any) -> None:
+            channel.send(label=label, value=encode(value))
+
         try:
-            checks.CHECKS[name]()
-            passed, message = True, ""
-        except BaseException as e:  # noqa: BLE001  (SystemExit from a submission is a failure too)
-            passed, message = False, _describe(e)
-        result["checks"].append(
-            {"name": name, "passed": passed, "message": message, "seconds": round(time.perf_counter() - start, 3)}
-        )
-    result.update(current=None, done=True)
-    _write(out, result)
+            probes.PROBES[name](seen, setup["seed"])
+            channel.send(end=name)
+        except BaseException as e:  # noqa: BLE001  (SystemExit from a package is an error too)
+            channel.send(error=describe(e))
+    channel.send(done=True)
 
 
 if __name__ == "__main__":
-    main(sys.argv[-1])
+    main()

@@ -10,6 +10,11 @@ earns its points. Stages go shape -> values -> gradcheck -> training:
 - ``gradcheck``: they equal float64 central differences of a NumPy forward pass;
 - ``training``: a few steps of training with them bring the loss down.
 
+A check may name the ``ops`` it exercises (in a task with several: ``mul``, ``tanh``, ...).
+A check whose earlier-stage check on the same op failed earns nothing, even if its own
+values match: a training run cannot vouch for a gradient that the values stage found
+wrong. Tasks are listed in dependency order: a task's code only calls tasks above it.
+
 ``tests`` are the visible tests (pytest arguments) that exercise the same code, for the
 students' STUDENTS.md. Only this module knows the table; everything else reads it.
 """
@@ -28,6 +33,7 @@ class Check:
     name: str
     stage: str
     points: int
+    ops: tuple[str, ...] = ()  # the ops it exercises; () for all of the task's
 
 
 @dataclass(frozen=True)
@@ -44,22 +50,33 @@ class Task:
     def points(self) -> int:
         return sum(c.points for c in self.checks)
 
+    def depends(self, check: Check) -> list[Check]:
+        """The checks of an earlier stage on an op that ``check`` exercises too: if one fails, ``check`` earns 0."""
+        stage = STAGES.index(check.stage)
+        return [c for c in self.checks if STAGES.index(c.stage) < stage
+                and (not c.ops or not check.ops or set(c.ops) & set(check.ops))]  # fmt: skip
+
 
 TASKS: tuple[Task, ...] = (
     Task(
-        "elementwise",
-        "backward of mul, div, exp, log and tanh",
-        "backward receives gy = dL/dy and returns dL/dx = gy * dy/dx for each input; the class "
-        "docstring gives dy/dx. Use what forward saved on self. Mul and div broadcast: sum each "
-        "gradient back to its input's shape with unbroadcast(grad, shape).",
+        "backward",
+        "the backward walk: topological order, accumulation into .grad, freeing the graph",
+        "topological_order: a depth-first search from root.grad_fn over fn.inputs that appends a node "
+        "after all the nodes it depends on (iteratively, with a stack: no recursion limit), calling "
+        "_check_can_backward(fn) on each node and _check_output_unchanged(inp) on each input that has a "
+        "grad_fn. backward: "
+        "visit the nodes in reverse of that order; give each the sum of the gradients of its outputs "
+        "(a tensor used twice gets two), call fn.backward, route each input's gradient to its own "
+        "grad_fn's slot or, for a leaf, add it up and hand it to _accumulate_grad at the end; call "
+        "fn.release() after a node ran unless retain_graph.",
         (
-            Check("elementwise_shapes", "shape", 1),
-            Check("elementwise_mul_div_values", "values", 2),
-            Check("elementwise_exp_log_tanh_values", "values", 2),
-            Check("elementwise_gradcheck", "gradcheck", 3),
-            Check("elementwise_training", "training", 2),
+            Check("backward_shapes", "shape", 1),
+            Check("backward_values", "values", 3),
+            Check("backward_freeing", "values", 2),
+            Check("backward_gradcheck", "gradcheck", 2),
+            Check("backward_training", "training", 2),
         ),
-        ('tests/test_ops_registry.py -k "gradcheck and cpu and (-mul- or -div- or -exp- or -log- or -tanh-)"',),
+        ("tests/test_autograd.py",),
     ),
     Task(
         "unbroadcast",
@@ -76,17 +93,55 @@ TASKS: tuple[Task, ...] = (
         ("tests/test_properties.py -k broadcasting", "tests/test_autograd.py -k broadcast"),
     ),
     Task(
+        "elementwise",
+        "backward of mul, div, exp, log and tanh",
+        "backward receives gy = dL/dy and returns dL/dx = gy * dy/dx for each input; the class "
+        "docstring gives dy/dx. Use what forward saved on self. Mul and div broadcast: sum each "
+        "gradient back to its input's shape with unbroadcast(grad, shape).",
+        (
+            Check("elementwise_shapes", "shape", 1, ("mul", "div")),
+            Check("mul_values", "values", 1, ("mul",)),
+            Check("div_values", "values", 1, ("div",)),
+            Check("exp_values", "values", 1, ("exp",)),
+            Check("log_values", "values", 1, ("log",)),
+            Check("tanh_values", "values", 1, ("tanh",)),
+            Check("mul_div_gradcheck", "gradcheck", 1, ("mul", "div")),
+            Check("exp_log_gradcheck", "gradcheck", 1, ("exp", "log")),
+            Check("tanh_gradcheck", "gradcheck", 1, ("tanh",)),
+            Check("elementwise_training", "training", 1, ("mul", "div", "tanh")),
+        ),
+        ('tests/test_ops_registry.py -k "gradcheck and cpu and (-mul- or -div- or -exp- or -log- or -tanh-)"',),
+    ),
+    Task(
         "matmul",
         "backward of matrix multiplication and of the linear layer",
         "for Y = A @ B: dA = dY @ B^T and dB = A^T @ dY. Treat a 1-D operand as a row (left) or "
         "column (right) matrix, and sum over batch axes that broadcasting added (unbroadcast).",
         (
-            Check("matmul_shapes", "shape", 1),
-            Check("matmul_values", "values", 2),
-            Check("matmul_gradcheck", "gradcheck", 3),
-            Check("matmul_training", "training", 2),
+            Check("matmul_shapes", "shape", 1, ("matmul",)),
+            Check("linear_shapes", "shape", 1, ("linear",)),
+            Check("matmul_values", "values", 1, ("matmul",)),
+            Check("linear_values", "values", 1, ("linear",)),
+            Check("matmul_gradcheck", "gradcheck", 2, ("matmul",)),
+            Check("linear_gradcheck", "gradcheck", 1, ("linear",)),
+            Check("matmul_training", "training", 1, ("linear",)),
         ),
         ('tests/test_ops_registry.py -k "gradcheck and cpu and (-matmul- or -linear-)"',),
+    ),
+    Task(
+        "softmax",
+        "backward of softmax and log-softmax",
+        "softmax: p = softmax(x) along axis, and dL/dx_i = sum_j g_j dp_j/dx_i with dp_j/dx_i = "
+        "p_j (delta_ij - p_i), which sums to p * (g - sum(g * p)). log_softmax: y = x - logsumexp(x), "
+        "dy_j/dx_i = delta_ij - p_i, so dx = g - p * sum(g). Sum along self.axis with keepdims.",
+        (
+            Check("softmax_shapes", "shape", 1),
+            Check("softmax_values", "values", 1, ("softmax",)),
+            Check("log_softmax_values", "values", 1, ("log_softmax",)),
+            Check("softmax_gradcheck", "gradcheck", 2),
+            Check("softmax_training", "training", 1, ("log_softmax",)),
+        ),
+        ('tests/test_ops_registry.py -k "gradcheck and cpu and softmax"',),
     ),
     Task(
         "cross_entropy",
@@ -145,6 +200,22 @@ TASKS: tuple[Task, ...] = (
         ("tests/test_nn_layers.py -k layer_norm",),
     ),
     Task(
+        "penalties",
+        "gradients of the L1 and L2 penalties, and L1's proximal step",
+        "d|x|/dx = sign(x), 0 at x = 0; d(x^p)/dx = p x^(p-1), and 0 for p = 0 (also at x = 0), "
+        "which gives l2_penalty = 1/2 sum w^2 the gradient w. soft_threshold: sign(p) max(|p| - "
+        "tau, 0).",
+        (
+            Check("penalties_shapes", "shape", 1),
+            Check("abs_values", "values", 1, ("abs",)),
+            Check("pow_values", "values", 1, ("pow",)),
+            Check("soft_threshold_values", "values", 1, ("soft_threshold",)),
+            Check("penalties_gradcheck", "gradcheck", 1, ("abs", "pow")),
+            Check("penalties_training", "training", 1, ("pow", "soft_threshold")),
+        ),
+        ("tests/test_nn_layers.py -k penalty", 'tests/test_optim.py -k "soft_threshold or l1"'),
+    ),
+    Task(
         "lstm",
         "backpropagation through time in the LSTM layer",
         "for step t (rows r : r + n), add what flows in from step t + 1 (dh[:n], dc[:n]) to the "
@@ -192,25 +263,11 @@ TASKS: tuple[Task, ...] = (
         "bias_correction2 and delta. self.decoupled is True for AdamW.",
         (
             Check("adam_shapes", "shape", 1),
-            Check("adam_values", "values", 3),
-            Check("adamw_values", "values", 1),
-            Check("adam_training", "training", 3),
+            Check("adam_values", "values", 3, ("adam",)),
+            Check("adamw_values", "values", 1, ("adamw",)),
+            Check("adam_training", "training", 3, ("adam",)),
         ),
         ('tests/test_optim.py -k "adam or Adam"',),
-    ),
-    Task(
-        "penalties",
-        "gradients of the L1 and L2 penalties, and L1's proximal step",
-        "d|x|/dx = sign(x), 0 at x = 0; d(x^p)/dx = p x^(p-1), and 0 for p = 0 (also at x = 0), "
-        "which gives l2_penalty = 1/2 sum w^2 the gradient w. soft_threshold: sign(p) max(|p| - "
-        "tau, 0).",
-        (
-            Check("penalties_shapes", "shape", 1),
-            Check("penalties_values", "values", 2),
-            Check("penalties_gradcheck", "gradcheck", 2),
-            Check("penalties_training", "training", 1),
-        ),
-        ("tests/test_nn_layers.py -k penalty", 'tests/test_optim.py -k "soft_threshold or l1"'),
     ),
 )
 
