@@ -135,7 +135,7 @@ TASKS: tuple[Task, ...] = (
         "p_j (delta_ij - p_i), which sums to p * (g - sum(g * p)). log_softmax: y = x - logsumexp(x), "
         "dy_j/dx_i = delta_ij - p_i, so dx = g - p * sum(g). Sum along self.axis with keepdims.",
         (
-            Check("softmax_shapes", "shape", 1),
+            Check("softmax_shapes", "shape", 1, ("softmax",)),
             Check("softmax_values", "values", 1, ("softmax",)),
             Check("log_softmax_values", "values", 1, ("log_softmax",)),
             Check("softmax_gradcheck", "gradcheck", 2),
@@ -206,7 +206,7 @@ TASKS: tuple[Task, ...] = (
         "which gives l2_penalty = 1/2 sum w^2 the gradient w. soft_threshold: sign(p) max(|p| - "
         "tau, 0).",
         (
-            Check("penalties_shapes", "shape", 1),
+            Check("penalties_shapes", "shape", 1, ("abs", "pow")),
             Check("abs_values", "values", 1, ("abs",)),
             Check("pow_values", "values", 1, ("pow",)),
             Check("soft_threshold_values", "values", 1, ("soft_threshold",)),

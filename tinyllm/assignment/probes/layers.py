@@ -16,27 +16,26 @@ from .common import Seen, backward, gradients, grads, manual_seed, probe, rng, s
 @probe
 def softmax_shapes(seen: Seen, seed: int) -> None:
     r = rng(seed, 30)
-    for fn in (F.softmax, F.log_softmax):
-        for dim in (0, -1):
-            x = tl.tensor(r.standard_normal((2, 3, 4)).astype(np.float32), requires_grad=True)
-            fn(x, dim=dim).sum().backward()
-            shape_and_dtype(seen, f"{fn.__name__} along dim {dim}", x.grad)
+    for dim in (0, -1):  # log_softmax's shapes are checked with its values
+        x = tl.tensor(r.standard_normal((2, 3, 4)).astype(np.float32), requires_grad=True)
+        (F.softmax(x, dim=dim) * tl.tensor(r.standard_normal((2, 3, 4)).astype(np.float32))).sum().backward()
+        shape_and_dtype(seen, f"softmax along dim {dim}", x.grad)
+
+
+def _along_dims(seen: Seen, fn: object, r: np.random.Generator) -> None:
+    for dim in (1, 0):
+        x, u = r.standard_normal((3, 5)) * 2, r.standard_normal((3, 5))
+        seen(f"{fn.__name__}(x, dim={dim}): dL/dx", grads(lambda t, d=dim: fn(t, dim=d), x, u=u)[0])  # type: ignore[operator, attr-defined]
 
 
 @probe
 def softmax_values(seen: Seen, seed: int) -> None:
-    r = rng(seed, 31)
-    for dim in (1, 0):
-        x, u = r.standard_normal((3, 5)) * 2, r.standard_normal((3, 5))
-        seen(f"softmax(x, dim={dim}): dL/dx", grads(lambda t, d=dim: F.softmax(t, dim=d), x, u=u)[0])
+    _along_dims(seen, F.softmax, rng(seed, 31))
 
 
 @probe
 def log_softmax_values(seen: Seen, seed: int) -> None:
-    r = rng(seed, 32)
-    for dim in (1, 0):
-        x, u = r.standard_normal((3, 5)) * 2, r.standard_normal((3, 5))
-        seen(f"log_softmax(x, dim={dim}): dL/dx", grads(lambda t, d=dim: F.log_softmax(t, dim=d), x, u=u)[0])
+    _along_dims(seen, F.log_softmax, rng(seed, 32))
 
 
 @probe
