@@ -45,8 +45,9 @@ def test_every_op_passes_gradcheck_in_float64(spec: OpSpec, sample: Sample, devi
     report = tl.gradcheck(lambda *a: spec.fn(*a, **kwargs), args, raise_on_fail=False, **sample.gradcheck)
     # a sample placed on kinks on purpose may meet no derivative there, but never a wrong one
     allowed = {"PASS", "KINK"} if sample.on_kinks else {"PASS"}
-    assert report.passed, f"{report.summary()}\n{report}"
-    assert {r.status for r in report.rows} <= allowed, f"{report.summary()}\n{report}"
+    if not report.passed or not {r.status for r in report.rows} <= allowed:
+        # the report says it all (numeric and analytic at the worst element); no internal reprs
+        pytest.fail(f"{spec.name}, sample {sample.id}: {report.summary()}\n{report}", pytrace=False)
 
 
 def _function_subclasses_in_ops() -> set[type[Function]]:
