@@ -470,8 +470,7 @@ QUESTIONS: dict[str, tuple[str, ...]] = {
     ),
     "embedding": (
         "Why does `gw[ids] += rows` give a wrong gradient when an id repeats in a batch?",
-        "Why does the padding_idx row get no gradient, and what would happen to it during training "
-        "if it did?",
+        "Why does the padding_idx row get no gradient, and what would happen to it during training if it did?",
     ),
     "dropout": (
         "Why does inverted dropout rescale the kept activations while training rather than rescale the "
@@ -498,14 +497,12 @@ QUESTIONS: dict[str, tuple[str, ...]] = {
     "sgd": (
         "Weight decay here is added to the gradient before the momentum buffer. How does that differ "
         "from shrinking the weights directly, and for which optimizer does the difference matter?",
-        "What does Nesterov momentum anticipate, and why can it damp oscillations better than plain "
-        "momentum?",
+        "What does Nesterov momentum anticipate, and why can it damp oscillations better than plain momentum?",
     ),
     "adam": (
         "Why does Adam need bias correction, and why does its effect fade after the first steps "
         "(faster for m than for v)?",
-        "How large is Adam's very first step in each coordinate, whatever the scale of the gradient? "
-        "Why?",
+        "How large is Adam's very first step in each coordinate, whatever the scale of the gradient? Why?",
         "Adam's weight_decay goes through m and v; AdamW's does not. Which weights does Adam's decay "
         "shrink less, and why?",
     ),
@@ -532,7 +529,7 @@ SCRUBS: dict[str, tuple[Scrub, ...]] = {
             "the survivors are scaled\n    so that the expected value",
         ),
         Scrub("tinyllm/nn/layers.py", "(survivors scaled by 1/(1-p))", "(survivors scaled up)"),
-        Scrub("tinyllm/fused/attention.py", "already scaled\n    by 1 / (1 - p), so that", "already scaled,\n    so that"),
+        Scrub("tinyllm/fused/attention.py", "scaled\n    by 1 / (1 - p), so that", "scaled,\n    so that"),
     ),
     "penalties": (
         Scrub(
@@ -549,9 +546,9 @@ SCRUBS: dict[str, tuple[Scrub, ...]] = {
     "lstm": (
         Scrub(
             "tinyllm/fused/lstm.py",
-            "each gate's derivative\n        # (s (1 - s) for the sigmoid gates i, f, o; 1 - g^2 for g), and o (1 - tanh(c)^2), "
+            "\n        # (s (1 - s) for the sigmoid gates i, f, o; 1 - g^2 for g), and o (1 - tanh(c)^2), "
             "h's path to c.",
-            "each gate's derivative\n        # with respect to its pre-activation, and the derivative of h_t with respect to c_t.",
+            "\n        # with respect to its pre-activation, and the derivative of h_t with respect to c_t.",
         ),
     ),
     "adam": (

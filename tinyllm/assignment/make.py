@@ -20,7 +20,7 @@ from pathlib import Path
 from tinyllm.assignment import hints as texts
 from tinyllm.assignment.grade import MANIFEST
 from tinyllm.assignment.regions import MARKER_TEXT, Region, docstring_owners, find_regions, package_regions, render
-from tinyllm.assignment.tasks import BY_ID, TASKS, Task, select
+from tinyllm.assignment.tasks import BY_ID, Task, select
 
 ROOT = Path(__file__).resolve().parents[2]  # the project: tinyllm/, lessons/, tests/
 PACKAGE = ROOT / "tinyllm"
