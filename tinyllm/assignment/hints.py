@@ -99,7 +99,7 @@ DOCSTRINGS: dict[str, dict[str, Doc]] = {
     },
     "unbroadcast": {
         "unbroadcast": Doc(
-            outline="""The gradient of an input of shape ``shape`` that broadcasting stretched up to ``grad.shape``.
+            outline=f"""The gradient of an input of shape ``shape`` that broadcasting stretched up to ``grad.shape``.
 
             In the forward pass, broadcasting added axes in front of the input and repeated it along
             its size-1 axes, so each of its elements was used at several places of the result; grad
@@ -107,8 +107,8 @@ DOCSTRINGS: dict[str, dict[str, Doc]] = {
             the uses of one element combine into the gradient of that element, and over which axes of
             grad that happens. Returns an array of exactly ``shape``.
 
-            A similar result, derived by hand: lessons/00_autograd.py, section 1, where b reaches f
-            along two paths: see what becomes of the two contributions.""",
+            A similar result, derived by hand: {_LESSON_00}, where b reaches f along two paths: see
+            what becomes of the two contributions.""",
             none="""The gradient of an input of shape ``shape`` that broadcasting stretched up to ``grad.shape``.
 
             grad: the gradient of the broadcast result; shape: a shape that broadcasts to grad.shape.

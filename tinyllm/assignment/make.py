@@ -30,6 +30,7 @@ EXTRAS = ("lessons", "tests", "pyproject.toml", "setup.py", "MANIFEST.in", "LICE
 PRIVATE = (  # the grader and its tests; the exercises' answers
     "tinyllm/assignment",
     "tests/test_assignment.py",
+    "tests/test_assignment_hints.py",
     "tests/test_gradebook.py",
     "lessons/solutions",
 )
@@ -128,7 +129,8 @@ def student_sources(tasks: list[Task], regions: dict[str, list[Region]], level: 
                 text = texts.docstring(task, name, level)
                 if text is None:
                     missing.append(f"DOCSTRINGS[{task!r}][{name!r}] (in {rel})")
-                docstrings[name] = text or ""
+                else:
+                    docstrings[name] = text
         students[rel] = render(source, ours, assigned, stub_hints, docstrings) if ours else source
     if missing:
         raise MakeError(f"make: tinyllm/assignment/hints.py is incomplete for --hints {level}: {'; '.join(missing)}; "

@@ -217,8 +217,8 @@ def _docstring(text: str, indent: str, where: str, width: int = 100) -> list[str
         else:
             body += [*textwrap.wrap(" ".join(lines), width - len(indent) - 3, break_on_hyphens=False), ""]
     body.pop()
-    if len(body) == 1:
-        return [f'{indent}"""{body[0]}"""\n']
+    if len(body) <= 1:
+        return [f'{indent}"""{"".join(body)}"""\n']
     rest = [f"{indent}{line}\n" if line else "\n" for line in body[1:]]
     return [f'{indent}"""{body[0]}\n', *rest, f'{indent}"""\n']
 
