@@ -13,6 +13,7 @@ import pytest
 
 from tinyllm.assignment import hints
 from tinyllm.assignment.answers import CUT_NOTE, LIMIT, read_answers
+from tinyllm.assignment.grade import grade
 from tinyllm.assignment.make import PACKAGE, ROOT, MakeError, make
 from tinyllm.assignment.regions import RegionError, docstring_owners, find_regions, package_regions, render
 from tinyllm.assignment.tasks import BY_ID, TASKS
@@ -288,3 +289,18 @@ def test_read_answers_reads_no_link_folder_or_pipe(tmp_path: Path) -> None:
         elif hasattr(os, "mkfifo"):
             os.mkfifo(root / "answers.md")  # reading a pipe nobody writes to would block forever
         assert read_answers(root, ["sgd"]) == {}, kind
+
+
+# ----------------------------------------------------------------------------- grading is the same at every level
+
+
+@pytest.mark.parametrize("level", ["outline", "none"])
+def test_a_fresh_copy_scores_zero_and_one_task_written_earns_its_points_at_every_level(
+    level: str, tmp_path: Path
+) -> None:
+    copy = tmp_path / "copy"
+    make(copy, ["dropout", "sgd"], hints=level)
+    assert {t.id: t.earned for t in grade(copy, jobs=2).tasks} == {"dropout": 0, "sgd": 0}
+    file = "tinyllm/nn/functional/layers.py"  # dropout's code back (the other tasks' code is there already)
+    (copy / file).write_text(render((ROOT / file).read_text(), REGIONS[file], set(), {}))
+    assert {t.id: t.earned for t in grade(copy, jobs=2).tasks} == {"dropout": BY_ID["dropout"].points, "sgd": 0}
