@@ -6,6 +6,8 @@ solution regions; gradient checks grade them. See ``docs/assignments.md``.
 - :mod:`~tinyllm.assignment.tasks`: the task table (ids, titles, points, checks, hints);
 - :mod:`~tinyllm.assignment.regions`: finding the regions and turning them into stubs;
 - :mod:`~tinyllm.assignment.make`: the student copy;
+- :mod:`~tinyllm.assignment.hints`: what a copy says at each hint level, and the written questions;
+- :mod:`~tinyllm.assignment.answers`: reading a submission's written answers;
 - :mod:`~tinyllm.assignment.grade` and :mod:`~tinyllm.assignment.runner`: the grader;
 - :mod:`~tinyllm.assignment.gradebook`: a whole class, into a gradebook;
 - :mod:`~tinyllm.assignment.checks`: the graded checks (the hidden tests).

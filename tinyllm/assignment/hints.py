@@ -332,7 +332,7 @@ DOCSTRINGS: dict[str, dict[str, Doc]] = {
 
             Work out the rule: what d is for plain SGD, momentum and Nesterov, and in which order
             weight decay, the buffer and the look-ahead act, to match torch.optim.SGD (its
-            documentation gives the algorithm; the visible tests compare with it).
+            documentation gives the algorithm; with PyTorch installed, the visible tests compare with it).
 
             A similar result: {_LESSON_04_MOMENTUM}, momentum's update and what it does.
             ``l1``: see :class:`Optimizer`.""",
@@ -436,7 +436,8 @@ OUTLINE_HINTS: dict[str, str] = {
     "attention": "derive dQ, dK, dV backwards through the product with V, the dropout, the row-wise "
     f"softmax and the scaled product Q K^T. See {_LESSON_09}.",
     "sgd": "work out PyTorch's SGD rule: the momentum buffer's first step, dampening, Nesterov's look-ahead "
-    f"and where weight decay enters; the visible tests compare with torch.optim.SGD. See {_LESSON_04_MOMENTUM}.",
+    "and where weight decay enters, as torch.optim.SGD has them (with PyTorch installed, the visible tests "
+    f"compare with it). See {_LESSON_04_MOMENTUM}.",
     "adam": "derive the bias corrections of m and v (their divisors) from the expectation of a running mean "
     f"started at zero; the rest follows the class docstring. See {_LESSON_04_ADAM}.",
     "penalties": "derive the gradients of x^p (mind p = 0) and of |x| (0 at x = 0), and the minimizer of "

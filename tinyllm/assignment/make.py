@@ -15,6 +15,7 @@ import json
 import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 from tinyllm.assignment import hints as texts
@@ -216,21 +217,12 @@ def _check_imports(out: Path) -> None:
 
 #: What STUDENTS.md says the stubs hold, at each hint level.
 WHAT_STUBS_SAY = {
-    "full": [
-        '*stub* that raises `NotImplementedError("task <id>: ...")`; its docstring (or its class\'s)',
-        "gives the math, and a comment above the `raise` gives a hint. Replace the comment and the",
-    ],
-    "outline": [
-        '*stub* that raises `NotImplementedError("task <id>: ...")`; its docstring (or its class\'s)',
-        "states the forward computation, the shapes and what you must derive, and names the lesson",
-        "that derives a similar result; the backward formula is yours to derive. A comment above the",
-        "`raise` says what to derive. Replace the comment and the",
-    ],
-    "none": [
-        '*stub* that raises `NotImplementedError("task <id>: ...")`; its docstring (or its class\'s)',
-        "states only the contract: the inputs, the outputs, their shapes and what to return. The",
-        "math is yours to derive. Replace the comment and the",
-    ],
+    "full": "its docstring (or its class's) gives the math, and a comment above the `raise` gives a hint.",
+    "outline": "its docstring (or its class's) states the forward computation, the shapes and what you "
+    "must derive, and names the lesson that derives a similar result: the backward formula is yours to "
+    "derive. A comment above the `raise` says what to derive.",
+    "none": "its docstring (or its class's) states only the contract: the inputs, the outputs, their "
+    "shapes and what to return. The math is yours to derive.",
 }
 
 
@@ -249,12 +241,15 @@ def students_md(tasks: list[Task], regions: dict[str, list], level: str = "full"
     lines = [
         "# Your assignment: write the heart of tinyllm",
         "",
-        "This is tinyllm, a small deep-learning library, with some of its most important code taken",
-        "out: backward passes, the optimizers' steps, the dropout mask. Each missing piece is a",
-        *WHAT_STUBS_SAY[level],
-        "`raise` with your code. Everything else already works: the library imports, and forward",
-        "passes run (except dropout while training, which is a task); a backward pass or a",
-        "training run raises until the tasks it needs are done.",
+        *textwrap.wrap(
+            "This is tinyllm, a small deep-learning library, with some of its most important code taken "
+            "out: backward passes, the optimizers' steps, the dropout mask. Each missing piece is a *stub* "
+            f'that raises `NotImplementedError("task <id>: ...")`; {WHAT_STUBS_SAY[level]} Replace the '
+            "comment and the `raise` with your code. Everything else already works: the library imports, and "
+            "forward passes run (except dropout while training, which is a task); a backward pass or a "
+            "training run raises until the tasks it needs are done.",
+            92,
+        ),
         "",
         "## Getting started",
         "",
