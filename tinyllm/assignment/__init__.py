@@ -6,6 +6,8 @@ solution regions; gradient checks grade them. See ``docs/assignments.md``.
 - :mod:`~tinyllm.assignment.tasks`: the task table (ids, titles, points, checks, hints);
 - :mod:`~tinyllm.assignment.regions`: finding the regions and turning them into stubs;
 - :mod:`~tinyllm.assignment.make`: the student copy;
+- :mod:`~tinyllm.assignment.hints`: what a copy says at each hint level, and the written questions;
+- :mod:`~tinyllm.assignment.answers`: reading a submission's written answers;
 - :mod:`~tinyllm.assignment.grade` and :mod:`~tinyllm.assignment.runner`: the grader;
 - :mod:`~tinyllm.assignment.gradebook`: a whole class, into a gradebook;
 - :mod:`~tinyllm.assignment.checks`: the graded checks (the hidden tests).
@@ -18,6 +20,7 @@ from pathlib import Path
 
 from tinyllm.assignment.grade import GradeError, Report, grade, read_assignment, write_json
 from tinyllm.assignment.gradebook import grade_all, make_executor, reports_folder
+from tinyllm.assignment.hints import LEVELS
 from tinyllm.assignment.make import MakeError, make
 from tinyllm.assignment.regions import RegionError
 from tinyllm.assignment.tasks import TASKS, Task, table
@@ -38,6 +41,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     mk.add_argument("out", help="the folder to write (must be empty, unless --force)")
     mk.add_argument("--tasks", nargs="+", help="task ids to assign (default: all; see `tinyllm assignment list`)")
     mk.add_argument("--force", action="store_true", help="write into a folder that is not empty")
+    mk.add_argument("--hints", choices=LEVELS, default="full",
+                    help="how much the stubs give away: full (the formulas), outline (what to derive, and the "
+                    "lesson that derives a similar result) or none (the contract only); default: full")  # fmt: skip
     gr = actions.add_parser("grade", help="grade a copy: each task in its own process, with a timeout")
     gr.add_argument("path", nargs="?", default=".", help="the folder holding the tinyllm package (default: .)")
     gr.add_argument("--json", dest="json_file", help="also write the full report to this JSON file")
@@ -75,8 +81,9 @@ def main(args: argparse.Namespace) -> int:
         if args.action == "list":
             print(table())
         elif args.action == "make":
-            tasks = make(args.out, _ids(args.tasks), force=args.force)
-            print(f"wrote a student copy with {len(tasks)} tasks ({sum(t.points for t in tasks)} points) to {args.out}")
+            tasks = make(args.out, _ids(args.tasks), force=args.force, hints=args.hints)
+            print(f"wrote a student copy with {len(tasks)} tasks ({sum(t.points for t in tasks)} points, "
+                  f"hints: {args.hints}) to {args.out}")  # fmt: skip
         elif args.action == "grade-all":
             _grade_all(args)
         else:
