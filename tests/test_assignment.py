@@ -307,8 +307,9 @@ def test_fresh_student_copy_scores_zero_on_every_task_and_the_report_lists_them(
         assert [c["name"] for c in t["checks"]] == [c.name for c in BY_ID[t["id"]].checks]
         assert all("not implemented" in c["message"] for c in t["checks"])
     lines = done.stdout.splitlines()
-    assert re.match(r"TASK +\| +POINTS", lines[0]) and re.match(r"TOTAL +\| +0/116", lines[-1])
+    assert re.match(r"TASK +\| +POINTS", lines[0]) and re.match(r"TOTAL +\| +0/116", lines[-2])
     assert all(any(line.startswith(t + " ") for line in lines) for t in ALL)
+    assert lines[-1] == "answers.md: written answers for 0 of 14 tasks (not scored; in the JSON report)"
 
 
 def test_a_copy_with_one_task_written_earns_exactly_that_tasks_points(student_copy: Path, tmp_path: Path) -> None:

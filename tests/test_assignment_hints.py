@@ -25,6 +25,9 @@ REGIONS = package_regions(PACKAGE, BY_ID)
 #: Formulas the source gives at ``full`` for each task (in the docstrings, the code, the comments): none may
 #: reach a copy made at ``outline`` or ``none``.
 FORMULAS = {
+    "backward": ["reverse topological order", "node runs only\nafter every node that used its outputs",
+                 "stack: list[tuple[Function, bool]]", "iterative depth-first search"],
+    "softmax": ["dx = p * (g - sum(g * p))", "dx = g - p * sum(g)", "gp - p * gp.sum"],
     "elementwise": ["dy/da = b, dy/db = a", "-a/b^2", "dy/dx = exp(x) = y", "dy/dx = 1/x", "1 - tanh(x)^2",
                     "1 - y^2", "gy * (1 - y * y)"],
     "unbroadcast": ["gets the sum of its", "summed away", "summed with keepdims", "grad.sum(axis=axes"],
@@ -136,7 +139,7 @@ def test_every_level_records_itself_and_its_copy_imports_and_stubs_raise(level: 
     done = subprocess.run([sys.executable, "-c", code, str(copy)], cwd=copy, env=env, capture_output=True, text=True,
                           check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "task elementwise: Mul.backward is yours to write"
+    assert done.stdout.strip() == "task backward: backward is yours to write"  # the walk comes first
 
 
 # ----------------------------------------------------------------------------- make refuses
@@ -299,8 +302,13 @@ def test_a_fresh_copy_scores_zero_and_one_task_written_earns_its_points_at_every
     level: str, tmp_path: Path
 ) -> None:
     copy = tmp_path / "copy"
-    make(copy, ["dropout", "sgd"], hints=level)
-    assert {t.id: t.earned for t in grade(copy, jobs=2).tasks} == {"dropout": 0, "sgd": 0}
-    file = "tinyllm/nn/functional/layers.py"  # dropout's code back (the other tasks' code is there already)
+    tasks = ["backward", "softmax", "dropout"]
+    make(copy, tasks, hints=level)
+    assert {t.id: t.earned for t in grade(copy, tasks, jobs=2, seed=7).tasks} == dict.fromkeys(tasks, 0)
+    file = "tinyllm/ops/softmax.py"  # softmax's code back (the file holds no other task's region)
     (copy / file).write_text(render((ROOT / file).read_text(), REGIONS[file], set(), {}))
-    assert {t.id: t.earned for t in grade(copy, jobs=2).tasks} == {"dropout": BY_ID["dropout"].points, "sgd": 0}
+    (copy / "answers.md").write_text("## softmax\nexp(x - m) / sum exp(x - m): the factor exp(-m) cancels.\n")
+    report = grade(copy, tasks, jobs=2, seed=7)
+    assert {t.id: t.earned for t in report.tasks} == {"backward": 0, "softmax": BY_ID["softmax"].points, "dropout": 0}
+    # the answers are listed for the instructor, not scored
+    assert report.answers == {"softmax": "exp(x - m) / sum exp(x - m): the factor exp(-m) cancels."}

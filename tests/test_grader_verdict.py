@@ -73,7 +73,7 @@ def test_compare_names_the_worst_element_with_expected_and_got_in_full() -> None
         ([Observation("dY", np.zeros(2))], "", "expected a value for 'dX', got one for 'dY'"),
         ([Observation("dX", np.zeros(3))], "", "dX: shape (3,), expected (2,)"),
         ([Observation("dX", np.zeros(2, dtype=np.float32))], "", "dX: dtype float32, expected float64"),
-        ([Observation("dX", np.zeros(2)), Observation("dX", np.zeros(2))], "", "more values than the check takes (2, expected 1)"),
+        ([Observation("dX", np.zeros(2))] * 2, "", "more values than the check takes (2, expected 1)"),
         ([Observation("dX", np.zeros(2))], None, "the check did not finish"),
         ([Observation("dX", np.full(2, np.nan))], "", "dX: got nan at index (0,), expected 0.0 (2 of 2 differ)"),
     ],

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from tinyllm.assignment import runner
+from tinyllm.assignment.answers import read_answers
 from tinyllm.assignment.regions import package_regions
 from tinyllm.assignment.tasks import BY_ID, Task, select
 from tinyllm.assignment.verdict import Run, compare, read_run
@@ -82,6 +83,7 @@ class Report:
     path: str
     tasks: list[TaskResult]
     notes: list[str] = field(default_factory=list)
+    answers: dict[str, str] = field(default_factory=dict)  # the written answers, by task: for the instructor
 
     @property
     def earned(self) -> int:
@@ -93,7 +95,7 @@ class Report:
 
     def to_json(self) -> dict[str, Any]:
         return {"path": self.path, "earned": self.earned, "points": self.points, "notes": self.notes,
-                "tasks": [asdict(t) for t in self.tasks]}  # fmt: skip
+                "tasks": [asdict(t) for t in self.tasks], "answers": self.answers}  # fmt: skip
 
     def table(self) -> str:
         """``TASK | POINTS | NOTE``, one row per task, then the total; a failed check's note in full."""
@@ -102,7 +104,8 @@ class Report:
         rows.append(("TOTAL", f"{self.earned}/{self.points}", f"{100 * self.earned / max(self.points, 1):.0f}%"))
         w0, w1 = (max(len(r[i]) for r in rows) for i in range(2))
         lines = [f"{a:<{w0}} | {b:>{w1}} | {c}".rstrip() for a, b, c in rows]
-        return "\n".join(lines + [f"note: {n}" for n in self.notes])
+        answered = f"answers.md: written answers for {len(self.answers)} of {len(self.tasks)} tasks"
+        return "\n".join(lines + [f"note: {n}" for n in self.notes] + [answered + " (not scored; in the JSON report)"])
 
 
 class GradeError(ValueError):
@@ -140,7 +143,8 @@ def grade(path: str | Path = ".", task_ids: list[str] | None = None, timeout: fl
         return score(task, reference[task.id], child)
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        return Report(str(root), list(pool.map(one, tasks)), notes)
+        results = list(pool.map(one, tasks))
+    return Report(str(root), results, notes, read_answers(root, [t.id for t in tasks]))
 
 
 def _check_limits(timeout: float, jobs: int) -> None:

@@ -46,6 +46,7 @@ class Scrub:
 
 _BACKWARD = "backward(gy) takes gy = dL/dy"
 _LESSON_00 = "lessons/00_autograd.py, section 1 (A function small enough to differentiate by hand)"
+_LESSON_00_WALK = "lessons/00_autograd.py, section 3 (The backward pass, node by node)"
 _LESSON_01 = "lessons/01_objective.py, section 3 (the gradient of softmax + cross-entropy)"
 _LESSON_03 = "lessons/03_regularization.py, the introduction and section 2 (Training with a regularizer)"
 _LESSON_04_MOMENTUM = "lessons/04_training.py, section 1 (Three optimizers on an ill-conditioned valley)"
@@ -86,6 +87,68 @@ def _binary(forward: str, saved: str, derive: str) -> Doc:
 
 #: task id -> qualified name -> the docstring at the outline and none levels.
 DOCSTRINGS: dict[str, dict[str, Doc]] = {
+    "backward": {
+        "topological_order": Doc(
+            outline=f"""Every node that ``root`` depends on through a recorded graph, in the order backward needs.
+
+            ``backward`` runs the nodes in the reverse of this list. Work out the order that makes the
+            gradient reaching each node complete when it runs, and build it without recursion (a graph
+            can be thousands of nodes deep): visit each node once, from ``root.grad_fn`` along
+            ``fn.inputs`` (an input with a ``grad_fn`` that requires grad leads to another node), calling
+            ``_check_can_backward(fn)`` on each node and ``_check_output_unchanged(inp)`` on each input
+            that has a ``grad_fn``. Returns a list of Function nodes.
+
+            The walk done by hand, node by node: {_LESSON_00_WALK}.""",
+            none="""Every node that ``root`` depends on through a recorded graph, as a list of Function nodes.
+
+            Returns [] for a tensor without ``grad_fn``. ``backward`` runs the nodes in the reverse of this
+            list; it must work for graphs of any depth. Calls ``_check_can_backward(fn)`` on each node and
+            ``_check_output_unchanged(inp)`` on each input that has a ``grad_fn``.""",
+        ),
+        "backward": Doc(
+            outline=f"""Accumulate d(root)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
+
+            ``grad`` (shaped like ``root``) is dL/d(root); omitted, it is 1 for a one-element root. Derive
+            the walk: in which order the nodes run, what gradient each node's ``backward`` receives when
+            a tensor was used more than once or a node has several outputs (``n_outputs``,
+            ``output_nr``), where each input's gradient goes (another node, or a leaf), and what happens
+            to ``.grad`` across two backward calls. Without ``retain_graph`` every node is freed
+            (``fn.release()``) once it has run. Leaves get their gradients through
+            ``_accumulate_grad(leaf, g, handed_out)``.
+
+            The walk done by hand, node by node: {_LESSON_00_WALK}.""",
+            none="""Accumulate d(root)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
+
+            ``grad`` (shaped like ``root``) is dL/d(root); omitted, it is 1 for a one-element root. Each
+            node's ``backward(*output_grads)`` returns one gradient per input (None for none). Leaves get
+            theirs through ``_accumulate_grad(leaf, g, handed_out)``; without ``retain_graph`` every node
+            is released (``fn.release()``) after it ran. Returns None.""",
+        ),
+    },
+    "softmax": {
+        "Softmax": Doc(
+            outline=f"""p_i = exp(x_i - m) / sum_j exp(x_j - m) along ``axis`` (m: the maximum, for stability).
+
+            Forward saves p (x's shape) and the axis. Derive: dL/dx from g = dL/dp, of x's shape. Each
+            p_j depends on every x_i of its slice, so start from the Jacobian dp_j/dx_i and sum over j.
+
+            A similar result, derived by hand: {_LESSON_01}.""",
+            none="""p_i = exp(x_i - m) / sum_j exp(x_j - m) along ``axis``.
+
+            backward(g) takes g = dL/dp (x's shape) and returns dL/dx, of x's shape and dtype.""",
+        ),
+        "LogSoftmax": Doc(
+            outline=f"""y_i = x_i - log(sum_j exp(x_j)) along ``axis``, computed with the maximum shifted out.
+
+            Forward saves p = softmax(x) (x's shape) and the axis. Derive: dL/dx from g = dL/dy, of x's
+            shape; start from dy_j/dx_i.
+
+            A similar result, derived by hand: {_LESSON_01}.""",
+            none="""y_i = x_i - log(sum_j exp(x_j)) along ``axis``.
+
+            backward(g) takes g = dL/dy (x's shape) and returns dL/dx, of x's shape and dtype.""",
+        ),
+    },
     "elementwise": {
         "Mul": _binary("y = a * b", "a and b", "the gradient of a product with respect to each factor."),
         "Div": _binary(
@@ -416,6 +479,11 @@ DOCSTRINGS: dict[str, dict[str, Doc]] = {
 #: task id -> the hint at the outline level (STUDENTS.md and the stub's comment): what to derive, and where
 #: a similar result is derived. At ``full`` the hint is the task table's; at ``none`` there is none.
 OUTLINE_HINTS: dict[str, str] = {
+    "backward": "work out the order in which the nodes must run, how the gradients of a tensor used twice "
+    "combine, where each input's gradient goes, and when to free a node; build the order without recursion. "
+    f"By hand: {_LESSON_00_WALK}.",
+    "softmax": "derive the Jacobian of softmax (and of log-softmax) along one axis and contract it with the "
+    f"upstream gradient, without forming the Jacobian. See {_LESSON_01}.",
     "elementwise": "derive the derivative of each op with respect to each input and multiply gy by it; "
     "mul and div broadcast, so reduce each gradient to its input's shape with unbroadcast. "
     f"Chain rule by hand: {_LESSON_00}.",
@@ -446,6 +514,16 @@ OUTLINE_HINTS: dict[str, str] = {
 
 #: task id -> the written questions: answered in answers.md, read by the instructor, not scored.
 QUESTIONS: dict[str, tuple[str, ...]] = {
+    "backward": (
+        "Why must a node run only after every node that uses its output? Draw a small graph where another "
+        "order gives a wrong gradient.",
+        "Why does a leaf add into .grad instead of overwriting it, and why does backward free the graph by default?",
+    ),
+    "softmax": (
+        "Why is subtracting the row maximum before exp harmless for the output and its gradient?",
+        "Your backward never forms the C x C Jacobian. How many operations does it take per row, and how "
+        "many would multiplying by the Jacobian take?",
+    ),
     "elementwise": (
         "Each op saves in forward exactly what its backward reads (the output for some ops, the inputs "
         "for others). Why save it rather than recompute it in backward, and what does saving cost?",
@@ -516,6 +594,21 @@ QUESTIONS: dict[str, tuple[str, ...]] = {
 
 #: task id -> formulas outside the replaced docstrings that would give the task away at outline and none.
 SCRUBS: dict[str, tuple[Scrub, ...]] = {
+    "backward": (
+        Scrub(
+            "tinyllm/autograd.py",
+            "in reverse topological order: a node runs only\nafter every node that used its outputs, so the "
+            "gradient reaching it is complete.",
+            "in an order that\nmakes the gradient reaching each node complete when it runs.",
+        ),
+    ),
+    "softmax": (
+        Scrub(
+            "tinyllm/ops/softmax.py",
+            "    softmax:      dx = p * (g - sum(g * p))\n    log_softmax:  dx = g - p * sum(g)\n",
+            "",
+        ),
+    ),
     "unbroadcast": (
         Scrub(
             "tinyllm/ops/elementwise.py",

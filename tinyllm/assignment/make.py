@@ -33,6 +33,9 @@ PRIVATE = (  # the grader and its tests; the exercises' answers
     "tests/test_assignment.py",
     "tests/test_assignment_hints.py",
     "tests/test_gradebook.py",
+    "tests/test_grader_attacks.py",
+    "tests/test_grader_verdict.py",
+    "tests/bad_input/test_assignment_cli.py",
     "lessons/solutions",
 )
 
