@@ -138,8 +138,10 @@ def grade(path: str | Path = ".", task_ids: list[str] | None = None, timeout: fl
         reference = reference_runs(tuple(t.id for t in tasks), seed, timeout, jobs)
     notes = _manifest_note(root, tasks)
 
+    swapped = {t.id: swaps(t.id) for t in tasks}  # here, not in the threads: ast.parse is not thread-safe in 3.11
+
     def one(task: Task) -> TaskResult:
-        child = run_child(root, [c.name for c in task.checks], seed, swaps(task.id), timeout)
+        child = run_child(root, [c.name for c in task.checks], seed, swapped[task.id], timeout)
         return score(task, reference[task.id], child)
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
@@ -188,6 +190,7 @@ def reference_runs(task_ids: tuple[str, ...], seed: int, timeout: float = 60.0,
                    jobs: int = 1) -> dict[str, Run]:  # fmt: skip
     """What every probe of these tasks sees on the reference package, with this seed."""
     tasks = select(list(task_ids))
+    libraries(), probe_sources()  # made once, before the threads share them
 
     def one(task: Task) -> Run:
         child = run_child(REFERENCE.parent, [c.name for c in task.checks], seed, [], max(timeout, 600.0))
