@@ -138,7 +138,7 @@ def grade(path: str | Path = ".", task_ids: list[str] | None = None, timeout: fl
         reference = reference_runs(tuple(t.id for t in tasks), seed, timeout, jobs)
     notes = _manifest_note(root, tasks)
 
-    swapped = {t.id: swaps(t.id) for t in tasks}  # here, not in the threads: ast.parse is not thread-safe in 3.11
+    swapped = {t.id: swaps(t.id) for t in tasks}
 
     def one(task: Task) -> TaskResult:
         child = run_child(root, [c.name for c in task.checks], seed, swapped[task.id], timeout)
@@ -335,11 +335,15 @@ def _without_tinyllm(folder: Path, names: list[str]) -> Path:
     return shadow
 
 
+_PARSING = threading.Lock()  # ast.parse in two threads at once can fail in Python 3.11 (SystemError)
+
+
 @functools.cache
 def _functions() -> list[tuple[str, str, str]]:
     """Every function that holds a region: (file relative to the package's parent, qualname, its task)."""
-    return sorted({(file, r.function, r.task) for file, regions in package_regions(REFERENCE, BY_ID).items()
-                   for r in regions})  # fmt: skip
+    with _PARSING:
+        found = package_regions(REFERENCE, BY_ID)
+    return sorted({(file, r.function, r.task) for file, regions in found.items() for r in regions})
 
 
 def swaps(task_id: str) -> list[dict[str, Any]]:
@@ -360,7 +364,8 @@ def swaps(task_id: str) -> list[dict[str, Any]]:
 def _function_source(file: str, qualname: str) -> dict[str, Any]:
     """The text of function ``qualname`` alone (no decorators) in the reference ``file``, and its first line."""
     text = (REFERENCE.parent / file).read_text(encoding="utf-8")
-    node: Any = ast.parse(text, file)
+    with _PARSING:
+        node: Any = ast.parse(text, file)
     for part in qualname.split("."):
         node = next(n for n in node.body if isinstance(n, (ast.ClassDef, ast.FunctionDef)) and n.name == part)
     lines = text.splitlines(keepends=True)[node.lineno - 1 : node.end_lineno]
