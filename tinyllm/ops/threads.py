@@ -1,0 +1,68 @@
+"""Elementwise work split over threads, as PyTorch's CPU kernels split theirs.
+
+A NumPy ufunc runs on one core, but it releases the GIL while it loops (matrix
+products too), so threads that each take a slice of an array's rows run at the same
+time on separate cores. The hot elementwise ops (GELU, layer norm, attention's
+softmax, the optimizers' updates) hand their rows to :func:`parallel_for`. Each row
+gets the same arithmetic whatever the split, so elementwise results do not depend on the
+number of threads; a sum over rows adds the ranges' partial sums, in order.
+
+The number of threads starts at the number of cores this process may use;
+``set_num_threads(1)`` keeps all work on the calling thread. GPU arrays never split:
+their kernels are parallel already.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from tinyllm import backend
+
+_num_threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+_pool: ThreadPoolExecutor | None = None
+
+
+def get_num_threads() -> int:
+    """How many threads :func:`parallel_for` uses at most."""
+    return _num_threads
+
+
+def set_num_threads(n: int) -> None:
+    """Let :func:`parallel_for` use up to ``n`` threads (1: none besides the caller's)."""
+    global _num_threads, _pool
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"set_num_threads: n must be a positive integer, not {n!r}")
+    if _pool is not None and n != _num_threads:
+        _pool.shutdown(wait=True)
+        _pool = None
+    _num_threads = n
+
+
+def parallel_for(fn: Callable[[int, int], Any], n: int, grain: int, like: Any = None) -> None:
+    """Call ``fn(lo, hi)`` on consecutive ranges that cover ``range(n)`` once, on several threads.
+
+    Each range holds at least ``grain`` items (a few tens of thousands of numbers' worth of
+    work: below that, waking a thread costs more than it saves), so small work stays on
+    the calling thread. The calling thread takes the last range; the first exception raised
+    in any range is raised here, once every range has finished. ``like``: an array of the
+    work; a GPU array keeps everything on the calling thread.
+    """
+    k = min(_num_threads, n // max(grain, 1))
+    if k <= 1 or (like is not None and backend.is_cuda_array(like)):
+        fn(0, n)
+        return
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(_num_threads - 1, thread_name_prefix="tinyllm")
+    bounds = [n * i // k for i in range(k + 1)]
+    futures: list[Future[Any]] = [_pool.submit(fn, bounds[i], bounds[i + 1]) for i in range(k - 1)]
+    try:
+        fn(bounds[k - 1], bounds[k])
+    finally:
+        for f in futures:
+            f.exception()  # wait for every range before anything is raised
+    for f in futures:
+        f.result()
