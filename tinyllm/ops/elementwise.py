@@ -321,7 +321,7 @@ class GELU(Function):
         xf, yf, cf = x.reshape(-1), y.reshape(-1), cdf.reshape(-1)
 
         def part(lo: int, hi: int) -> None:
-            cf[lo:hi] = normal_cdf(xf[lo:hi])
+            normal_cdf(xf[lo:hi], out=cf[lo:hi])
             xp.multiply(xf[lo:hi], cf[lo:hi], out=yf[lo:hi])
 
         parallel_for(part, xf.size, _GRAIN, like=x)
