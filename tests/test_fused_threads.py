@@ -24,8 +24,17 @@ def two_threads() -> Iterator[None]:
 
 def test_parallel_for_covers_every_item_once_on_two_threads(two_threads: None) -> None:
     seen: list[tuple[int, int, int]] = []
-    threads.parallel_for(lambda lo, hi: seen.append((lo, hi, threading.get_ident())), 1000, grain=100)
-    assert sorted((lo, hi) for lo, hi, _ in seen) == [(0, 500), (500, 1000)]
+    main = threading.get_ident()
+    started = {True: threading.Event(), False: threading.Event()}  # by "is the calling thread"
+
+    def work(lo: int, hi: int) -> None:
+        mine = threading.get_ident() == main
+        started[mine].set()
+        started[not mine].wait(timeout=10)  # each thread holds its first range until the other has one
+        seen.append((lo, hi, threading.get_ident()))
+
+    threads.parallel_for(work, 1000, grain=100)
+    assert sorted((lo, hi) for lo, hi, _ in seen) == [(i, i + 125) for i in range(0, 1000, 125)]
     assert len({ident for _, _, ident in seen}) == 2
 
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
+from queue import SimpleQueue
 from typing import Any
 
 from tinyllm import backend
@@ -46,8 +47,11 @@ def parallel_for(fn: Callable[[int, int], Any], n: int, grain: int, like: Any = 
 
     Each range holds at least ``grain`` items (a few tens of thousands of numbers' worth of
     work: below that, waking a thread costs more than it saves), so small work stays on
-    the calling thread. The calling thread takes the last range; the first exception raised
-    in any range is raised here, once every range has finished. ``like``: an array of the
+    the calling thread. There are up to four ranges per thread, and each thread takes the
+    next range left when it is free: a thread that the machine runs late (other programs
+    want the cores too) takes fewer ranges, and the calling thread, which takes ranges
+    too, never waits for a thread that has not started. The first exception raised in a
+    range is raised here, once every range begun has finished. ``like``: an array of the
     work; a GPU array keeps everything on the calling thread.
     """
     k = min(_num_threads, n // max(grain, 1))
@@ -57,12 +61,27 @@ def parallel_for(fn: Callable[[int, int], Any], n: int, grain: int, like: Any = 
     global _pool
     if _pool is None:
         _pool = ThreadPoolExecutor(_num_threads - 1, thread_name_prefix="tinyllm")
-    bounds = [n * i // k for i in range(k + 1)]
-    futures: list[Future[Any]] = [_pool.submit(fn, bounds[i], bounds[i + 1]) for i in range(k - 1)]
-    try:
-        fn(bounds[k - 1], bounds[k])
-    finally:
-        for f in futures:
-            f.exception()  # wait for every range before anything is raised
-    for f in futures:
-        f.result()
+    pieces = min(4 * k, n // max(grain, 1))
+    bounds = [n * i // pieces for i in range(pieces + 1)]
+    todo = iter(range(pieces))  # next() on it is atomic: each range goes to one thread
+    finished: SimpleQueue[BaseException | None] = SimpleQueue()
+
+    def take() -> int:
+        count = 0
+        for i in todo:
+            count += 1
+            try:
+                fn(bounds[i], bounds[i + 1])
+            except BaseException as e:  # handed to the calling thread, which raises it
+                finished.put(e)
+                continue
+            finished.put(None)
+        return count
+
+    for _ in range(k - 1):
+        _pool.submit(take)
+    take()
+    errors = [finished.get() for _ in range(pieces)]  # every range is taken by now: wait for the last ones
+    for e in errors:
+        if e is not None:
+            raise e
