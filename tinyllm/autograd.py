@@ -31,7 +31,7 @@ import numpy
 
 from tinyllm import backend
 
-_ndarray = numpy.ndarray  # host arrays: the type checked on every op
+_HOST = {numpy.ndarray}  # the type of host arrays, checked on every op
 F = TypeVar("F", bound=Callable[..., Any])
 
 # ----------------------------------------------------------------------------- grad mode
@@ -160,7 +160,7 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Tensor, **params: Any) -> Any:
         arrays = [t.data for t in inputs]
-        if len(arrays) > 1 and any([type(a) is not _ndarray for a in arrays]):  # all on the host: nothing to check
+        if len(arrays) > 1 and {type(a) for a in arrays} != _HOST:  # all on the host: nothing to check
             backend.check_same_device(arrays, cls.__name__)
         fn = cls()
         result = fn.forward(*arrays, **params)
@@ -168,15 +168,18 @@ class Function:
         outs = tuple([from_array(r) for r in result]) if many else (from_array(result),)
         if cls.shares_memory:
             outs[0]._vc = inputs[0]._vc
-        if _grad_enabled and any([t._requires_grad for t in inputs]):
-            for i, out in enumerate(outs):
-                out._requires_grad = True  # the slot, not the checking setter: this runs for every op
-                out.grad_fn = fn
-                out.output_nr = i
-            fn.inputs = inputs
-            fn.versions = tuple([t._vc[0] for t in inputs])
-            fn.out_versions = tuple([o._vc[0] for o in outs])
-            fn.n_outputs = len(outs)
+        if _grad_enabled:
+            for t in inputs:
+                if t._requires_grad:
+                    for i, out in enumerate(outs):
+                        out._requires_grad = True  # the slot, not the checking setter: this runs for every op
+                        out.grad_fn = fn
+                        out.output_nr = i
+                    fn.inputs = inputs
+                    fn.versions = tuple([i._vc[0] for i in inputs])
+                    fn.out_versions = tuple([o._vc[0] for o in outs])
+                    fn.n_outputs = len(outs)
+                    break
         return outs if many else outs[0]
 
     def __repr__(self) -> str:
@@ -219,7 +222,7 @@ def topological_order(root: Tensor) -> list[Function]:
             continue
         visited.add(fn)
         stack.append((fn, True))
-        if fn.released or any([t._vc[0] != v for t, v in zip(fn.inputs, fn.versions)]):  # type: ignore[arg-type]
+        if fn.released or tuple([t._vc[0] for t in fn.inputs]) != fn.versions:  # type: ignore[union-attr]
             _check_can_backward(fn)  # raises, saying what is wrong
         for inp in fn.inputs:  # type: ignore[union-attr]
             inp_fn = inp.grad_fn

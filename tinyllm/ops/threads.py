@@ -2,8 +2,8 @@
 
 A NumPy ufunc runs on one core, but it releases the GIL while it loops (matrix
 products too), so threads that each take a slice of an array's rows run at the same
-time on separate cores. The hot elementwise ops (GELU, layer norm, attention's
-softmax, the optimizers' updates) hand their rows to :func:`parallel_for`. Each row
+time on separate cores. The hot elementwise ops of a transformer (GELU, layer norm,
+attention and its softmax) hand their rows to :func:`parallel_for`. Each row
 gets the same arithmetic whatever the split, so elementwise results do not depend on the
 number of threads; a sum over rows adds the ranges' partial sums, in order.
 
@@ -64,18 +64,19 @@ def parallel_for(fn: Callable[[int, int], Any], n: int, grain: int, like: Any = 
     pieces = min(4 * k, n // max(grain, 1))
     bounds = [n * i // pieces for i in range(pieces + 1)]
     todo = iter(range(pieces))  # next() on it is atomic: each range goes to one thread
-    finished: SimpleQueue[BaseException | None] = SimpleQueue()
+    finished: SimpleQueue[Exception | None] = SimpleQueue()
 
     def take() -> int:
         count = 0
         for i in todo:
             count += 1
+            error = None
             try:
                 fn(bounds[i], bounds[i + 1])
-            except BaseException as e:  # handed to the calling thread, which raises it
-                finished.put(e)
-                continue
-            finished.put(None)
+            except Exception as e:  # noqa: BLE001 - any error: the calling thread raises it
+                error = e
+            finally:
+                finished.put(error)
         return count
 
     for _ in range(k - 1):
