@@ -73,7 +73,7 @@ def parallel_for(fn: Callable[[int, int], Any], n: int, grain: int, like: Any = 
             error = None
             try:
                 fn(bounds[i], bounds[i + 1])
-            except Exception as e:  # noqa: BLE001 - any error: the calling thread raises it
+            except Exception as e:  # noqa: BLE001 (any error: the calling thread raises it)
                 error = e
             finally:
                 finished.put(error)
