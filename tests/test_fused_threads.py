@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 
@@ -105,3 +106,15 @@ def test_attention_is_the_same_on_two_threads(causal: bool) -> None:
         return F.scaled_dot_product_attention(q, k, v, is_causal=causal, need_weights=True)
 
     _same_on_one_and_two_threads(attention, q, k, v)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_covers_every_range_without_the_parents_threads(two_threads: None) -> None:
+    threads.parallel_for(lambda lo, hi: None, 1000, grain=100)  # the parent's pool exists
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only if the work is done and covered
+        seen: list[tuple[int, int]] = []
+        threads.parallel_for(lambda lo, hi: seen.append((lo, hi)), 1000, grain=100)
+        os._exit(0 if sorted(seen) == [(i, i + 125) for i in range(0, 1000, 125)] else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
