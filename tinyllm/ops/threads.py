@@ -7,9 +7,13 @@ attention and its softmax) hand their rows to :func:`parallel_for`. Each row
 gets the same arithmetic whatever the split, so elementwise results do not depend on the
 number of threads; a sum over rows adds the ranges' partial sums, in order.
 
-The number of threads starts at the number of cores this process may use;
-``set_num_threads(1)`` keeps all work on the calling thread. GPU arrays never split:
-their kernels are parallel already.
+It is off until ``set_num_threads(n)`` turns it on: NumPy's BLAS keeps threads of its
+own, which wait for work by spinning on the cores after each matrix product, and two
+pools on the same cores slow each other down. On a shared 2-core machine a small GPT's
+training step took longer with both pools at two threads than with BLAS's alone; with
+BLAS on one thread (``tinyllm.runtime.set_num_threads(1)``) this pool at two threads
+was as fast as at one while other programs held the cores, and pays only when they are
+free. GPU arrays never split: their kernels are parallel already.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import Any
 
 from tinyllm import backend
 
-_num_threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+_num_threads = 1
 _pool: ThreadPoolExecutor | None = None
 
 
