@@ -12,8 +12,8 @@ own, which wait for work by spinning on the cores after each matrix product, and
 pools on the same cores slow each other down. On a shared 2-core machine a small GPT's
 training step took longer with both pools at two threads than with BLAS's alone; with
 BLAS on one thread (``tinyllm.runtime.set_num_threads(1)``) this pool at two threads
-was as fast as at one while other programs held the cores, and pays only when they are
-free. GPU arrays never split: their kernels are parallel already.
+was as fast as at one while other programs held the cores (on free cores: unmeasured).
+GPU arrays never split: their kernels are parallel already.
 """
 
 from __future__ import annotations
