@@ -45,7 +45,7 @@ class Attention(Function):
     Causal attention runs over blocks of query rows (:func:`causal_block_rows`): rows
     [r0, r1) see keys [0, r1) at most, so the blocks above the diagonal, where P is 0,
     are never computed, forward or backward. When Q, K and V share their batch axes, the
-    batch items split over threads (:func:`~tinyllm.ops.threads.parallel_for`).
+    batch items split over threads if :func:`~tinyllm.ops.threads.set_num_threads` allows.
     """
 
     def forward(self, q: Any, k: Any, v: Any, scale: float, mask: Any = None, keep: Any = None,
