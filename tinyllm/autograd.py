@@ -27,8 +27,11 @@ import weakref
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
+import numpy
+
 from tinyllm import backend
 
+_HOST = {numpy.ndarray}  # the type of host arrays, checked on every op
 F = TypeVar("F", bound=Callable[..., Any])
 
 # ----------------------------------------------------------------------------- grad mode
@@ -157,11 +160,11 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Tensor, **params: Any) -> Any:
         arrays = [t.data for t in inputs]
-        if len(arrays) > 1:
+        if len(arrays) > 1 and {type(a) for a in arrays} != _HOST:  # all on the host: nothing to check
             backend.check_same_device(arrays, cls.__name__)
         fn = cls()
         result = fn.forward(*arrays, **params)
-        many = isinstance(result, tuple)
+        many = type(result) is tuple
         outs = tuple([from_array(r) for r in result]) if many else (from_array(result),)
         if cls.shares_memory:
             outs[0]._vc = inputs[0]._vc
@@ -209,23 +212,26 @@ def topological_order(root: Tensor) -> list[Function]:
     _check_output_unchanged(root)
     # BEGIN SOLUTION task=backward
     order: list[Function] = []
-    visited: set[int] = set()
+    visited: set[Function] = set()  # Functions hash by identity
     stack: list[tuple[Function, bool]] = [(root.grad_fn, False)]
     while stack:
         fn, children_done = stack.pop()
         if children_done:
             order.append(fn)
             continue
-        if id(fn) in visited:
+        if fn in visited:
             continue
-        visited.add(id(fn))
+        visited.add(fn)
         stack.append((fn, True))
-        _check_can_backward(fn)
+        if fn.released or tuple([t._vc[0] for t in fn.inputs]) != fn.versions:  # type: ignore[union-attr]
+            _check_can_backward(fn)  # raises, saying what is wrong
         for inp in fn.inputs:  # type: ignore[union-attr]
-            if inp.grad_fn is not None and inp.requires_grad:
-                _check_output_unchanged(inp)
-                if id(inp.grad_fn) not in visited:
-                    stack.append((inp.grad_fn, False))
+            inp_fn = inp.grad_fn
+            if inp_fn is not None and inp._requires_grad:
+                if not inp_fn.released and inp._vc[0] != inp_fn.out_versions[inp.output_nr]:
+                    _check_output_unchanged(inp)
+                if inp_fn not in visited:
+                    stack.append((inp_fn, False))
     return order
     # END SOLUTION
 
@@ -293,11 +299,11 @@ def backward(root: Tensor, grad: Tensor | Any | None = None, retain_graph: bool 
         return
     # BEGIN SOLUTION task=backward
     order = topological_order(root)
-    grads: dict[int, list[Any]] = {id(root.grad_fn): [None] * root.grad_fn.n_outputs}  # per node, per output
-    grads[id(root.grad_fn)][root.output_nr] = grad
+    grads: dict[Function, list[Any]] = {root.grad_fn: [None] * root.grad_fn.n_outputs}  # per node, per output
+    grads[root.grad_fn][root.output_nr] = grad
     leaves: dict[int, tuple[Tensor, Any]] = {}
     for fn in reversed(order):
-        out_grads = grads.pop(id(fn), None)
+        out_grads = grads.pop(fn, None)
         if out_grads is None:
             continue
         if fn.retained:
@@ -306,25 +312,27 @@ def backward(root: Tensor, grad: Tensor | Any | None = None, retain_graph: bool 
                 if t is not None and out_grads[i] is not None:
                     _accumulate_grad(t, out_grads[i], handed_out)
         in_grads = fn.backward(*out_grads)
-        if not isinstance(in_grads, tuple):
+        if type(in_grads) is not tuple:
             in_grads = (in_grads,)
         for i, (inp, ig) in enumerate(zip(fn.inputs, in_grads)):  # type: ignore[arg-type]
-            if ig is None or not inp.requires_grad:
+            if ig is None or not inp._requires_grad:
                 continue
-            if ig.shape != inp.data.shape:
+            data = inp.data
+            if ig.shape != data.shape:
                 raise RuntimeError(
                     f"{type(fn).__name__}.backward returned a gradient of shape {ig.shape} "
-                    f"for input {i}, whose shape is {inp.data.shape}"
+                    f"for input {i}, whose shape is {data.shape}"
                 )
-            if ig.dtype != inp.data.dtype:  # a float32 input mixed with float64 in one op
-                ig = ig.astype(inp.data.dtype)
-            if inp.grad_fn is None:
+            if ig.dtype is not data.dtype and ig.dtype != data.dtype:  # float32 mixed with float64 in one op
+                ig = ig.astype(data.dtype)
+            inp_fn = inp.grad_fn
+            if inp_fn is None:
                 prev = leaves.get(id(inp))
                 leaves[id(inp)] = (inp, ig if prev is None else prev[1] + ig)
                 continue
-            slots = grads.get(id(inp.grad_fn))
+            slots = grads.get(inp_fn)
             if slots is None:
-                slots = grads[id(inp.grad_fn)] = [None] * inp.grad_fn.n_outputs
+                slots = grads[inp_fn] = [None] * inp_fn.n_outputs
             prev = slots[inp.output_nr]
             slots[inp.output_nr] = ig if prev is None else prev + ig
         if not retain_graph:

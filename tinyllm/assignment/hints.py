@@ -623,7 +623,7 @@ SCRUBS: dict[str, tuple[Scrub, ...]] = {
             "the survivors are scaled\n    so that the expected value",
         ),
         Scrub("tinyllm/nn/layers.py", "(survivors scaled by 1/(1-p))", "(survivors scaled up)"),
-        Scrub("tinyllm/fused/attention.py", "scaled\n    by 1 / (1 - p), so that", "scaled,\n    so that"),
+        Scrub("tinyllm/fused/attention.py", "scaled by 1 / (1 - p), so that", "scaled, so that"),
     ),
     "penalties": (
         Scrub(

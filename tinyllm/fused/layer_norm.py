@@ -7,6 +7,9 @@ from typing import Any
 
 from tinyllm.autograd import Function
 from tinyllm.backend import get_array_module
+from tinyllm.ops.threads import parallel_for
+
+_GRAIN = 1 << 15  # numbers per thread at least: below, one thread is faster
 
 
 class LayerNorm(Function):
@@ -20,53 +23,73 @@ class LayerNorm(Function):
         dgamma = sum of dy * xhat,   dbeta = sum of dy   (over the leading axes).
 
     Inputs are ``x`` and then ``gamma`` and ``beta`` when present (``affine`` says which).
+    Rows are independent: both passes split them over threads (:func:`parallel_for`).
     """
 
     def forward(self, x: Any, *affine_params: Any, n: int, eps: float, affine: tuple[bool, bool]) -> Any:
         xp = get_array_module(x)
         C = math.prod(x.shape[x.ndim - n :])
         x2 = x.reshape(-1, C)  # one row per normalized group
-        mu = x2.sum(axis=1, keepdims=True)
-        mu *= 1 / C
-        xhat = x2 - mu
-        var = xp.einsum("ij,ij->i", xhat, xhat)[:, None]  # a row-wise dot: no squared temporary
-        var *= 1 / C
-        var += eps
-        r = 1 / xp.sqrt(var)
-        xhat *= r
-        self.xhat, self.r, self.shape = xhat, r, x.shape
         params = iter(affine_params)
-        self.gamma = next(params).reshape(-1) if affine[0] else None
-        y = xhat * self.gamma if affine[0] else xhat.copy()
-        if affine[1]:
-            y += next(params).reshape(-1)
+        gamma = next(params).reshape(-1) if affine[0] else None
+        beta = next(params).reshape(-1) if affine[1] else None
+        xhat, r, y = xp.empty_like(x2), xp.empty((x2.shape[0], 1), dtype=x2.dtype), xp.empty_like(x2)
+
+        def rows(lo: int, hi: int) -> None:
+            mu = x2[lo:hi].sum(axis=1, keepdims=True)
+            mu *= 1 / C
+            xh = xp.subtract(x2[lo:hi], mu, out=xhat[lo:hi])
+            var = xp.einsum("ij,ij->i", xh, xh)[:, None]  # a row-wise dot: no squared temporary
+            var *= 1 / C
+            var += eps
+            xp.sqrt(var, out=var)
+            xp.divide(1, var, out=r[lo:hi])
+            xh *= r[lo:hi]
+            if gamma is None:
+                y[lo:hi] = xh
+            else:
+                xp.multiply(xh, gamma, out=y[lo:hi])
+            if beta is not None:
+                y[lo:hi] += beta
+
+        parallel_for(rows, x2.shape[0], _GRAIN // max(C, 1), like=x)
+        self.xhat, self.r, self.shape, self.gamma = xhat, r, x.shape, gamma
         return y.reshape(x.shape)
 
     def backward(self, gy: Any) -> tuple[Any, ...]:
         # BEGIN SOLUTION task=layer_norm
         xp = get_array_module(gy)
         xhat, r, gamma = self.xhat, self.r, self.gamma
-        C = xhat.shape[1]
+        N, C = xhat.shape
         g2 = gy.reshape(-1, C)
-        grads: list[Any] = [None]
-        if self.needs_grad(0):
-            gxhat = g2 * gamma if gamma is not None else g2
-            a = gxhat.sum(axis=1, keepdims=True)
-            a *= 1 / C
-            b = xp.einsum("ij,ij->i", gxhat, xhat)[:, None]
-            b *= 1 / C
-            gx = xhat * b
-            xp.subtract(gxhat, gx, out=gx)
-            gx -= a
-            gx *= r
-            grads[0] = gx.reshape(self.shape)
-        param_shape = self.shape[len(self.shape) - len(self.inputs[1].shape) :] if len(self.inputs) > 1 else ()  # type: ignore[arg-type,index]
-        for i in range(1, len(self.inputs)):  # type: ignore[arg-type]
-            if not self.needs_grad(i):
+        want = [self.needs_grad(i) for i in range(len(self.inputs))]  # type: ignore[arg-type]
+        gx = xp.empty_like(xhat) if want[0] else None
+        partial: dict[int, tuple[Any, Any]] = {}  # per row range, by its start: (sum of dy * xhat, sum of dy)
+
+        def rows(lo: int, hi: int) -> None:
+            g, xh = g2[lo:hi], xhat[lo:hi]
+            if gx is not None:
+                gxhat = g * gamma if gamma is not None else g
+                a = gxhat.sum(axis=1, keepdims=True)
+                a *= 1 / C
+                b = xp.einsum("ij,ij->i", gxhat, xh)[:, None]
+                b *= 1 / C
+                out = xp.multiply(xh, b, out=gx[lo:hi])
+                xp.subtract(gxhat, out, out=out)
+                out -= a
+                out *= r[lo:hi]
+            dgamma = xp.einsum("ij,ij->j", g, xh) if len(want) > 1 and gamma is not None else None
+            partial[lo] = (dgamma, g.sum(axis=0))
+
+        parallel_for(rows, N, _GRAIN // max(C, 1), like=gy)
+        grads: list[Any] = [gx.reshape(self.shape) if gx is not None else None]
+        param_shape = self.shape[len(self.shape) - len(self.inputs[1].shape) :] if len(want) > 1 else ()  # type: ignore[arg-type,index]
+        for i in range(1, len(want)):
+            if not want[i]:
                 grads.append(None)
             elif i == 1 and gamma is not None:
-                grads.append(xp.einsum("ij,ij->j", g2, xhat).reshape(param_shape))
+                grads.append(sum(partial[lo][0] for lo in sorted(partial)).reshape(param_shape))
             else:
-                grads.append(g2.sum(axis=0).reshape(param_shape))
+                grads.append(sum(partial[lo][1] for lo in sorted(partial)).reshape(param_shape))
         return tuple(grads)
         # END SOLUTION

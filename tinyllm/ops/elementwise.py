@@ -19,6 +19,7 @@ from tinyllm.backend import get_array_module
 from tinyllm.ops.arguments import floating, meet_number, operands, require_floating
 from tinyllm.ops.copy import to_dtype
 from tinyllm.ops.special import normal_cdf
+from tinyllm.ops.threads import parallel_for
 from tinyllm.tensor import Tensor
 
 
@@ -302,28 +303,48 @@ def relu(x: Tensor) -> Tensor:
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_GRAIN = 1 << 15  # elements per thread at least: below, one thread is faster
 
 
 class GELU(Function):
     """y = x Phi(x), with Phi the standard normal CDF, Phi(x) = (1 + erf(x / sqrt 2)) / 2;
     dy/dx = Phi(x) + x phi(x), with phi(x) = exp(-x^2 / 2) / sqrt(2 pi).
+
+    Both passes run over slices of the flattened array on several threads
+    (:func:`~tinyllm.ops.threads.parallel_for`): an MLP's activations are large.
     """
 
     def forward(self, x: Any) -> Any:
-        self.x = x
-        self.cdf = normal_cdf(x)
-        return x * self.cdf
+        xp = get_array_module(x)
+        x = x if x.flags.c_contiguous else x.copy()  # flat slices below
+        y, cdf = xp.empty_like(x), xp.empty_like(x)
+        xf, yf, cf = x.reshape(-1), y.reshape(-1), cdf.reshape(-1)
+
+        def part(lo: int, hi: int) -> None:
+            normal_cdf(xf[lo:hi], out=cf[lo:hi])
+            xp.multiply(xf[lo:hi], cf[lo:hi], out=yf[lo:hi])
+
+        parallel_for(part, xf.size, _GRAIN, like=x)
+        self.x, self.cdf = x, cdf
+        return y
 
     def backward(self, gy: Any) -> Any:
-        x = self.x
-        xp = get_array_module(x)
-        g = xp.multiply(x, x, out=xp.empty_like(x))  # an array even for 0-d x, for the in-place steps
-        g *= -0.5
-        xp.exp(g, out=g)
-        g *= x
-        g *= _INV_SQRT_2PI  # x phi(x)
-        g += self.cdf
-        g *= gy
+        xp = get_array_module(gy)
+        g = xp.empty_like(self.x)
+        gy = gy if gy.flags.c_contiguous else gy.copy()
+        xf, cf, gf, gyf = self.x.reshape(-1), self.cdf.reshape(-1), g.reshape(-1), gy.reshape(-1)
+
+        def part(lo: int, hi: int) -> None:
+            x, out = xf[lo:hi], gf[lo:hi]
+            xp.multiply(x, x, out=out)
+            out *= -0.5
+            xp.exp(out, out=out)
+            out *= x
+            out *= _INV_SQRT_2PI  # x phi(x)
+            out += cf[lo:hi]
+            out *= gyf[lo:hi]
+
+        parallel_for(part, xf.size, _GRAIN, like=gy)
         return g
 
 

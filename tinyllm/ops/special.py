@@ -30,9 +30,9 @@ ERFC_LARGE = (
 NORMAL_CDF_SMALL = tuple(c * 0.5 / math.sqrt(2.0) * 0.5**k for k, c in enumerate(ERF_SMALL))
 
 
-def _horner(coeffs: tuple[float, ...], z: Any) -> Any:
-    """sum_k coeffs[k] z^k, updating one array in place."""
-    acc = z * coeffs[-1]
+def _horner(coeffs: tuple[float, ...], z: Any, out: Any = None) -> Any:
+    """sum_k coeffs[k] z^k, updating one array (``out``, if given) in place."""
+    acc = backend.get_array_module(z).multiply(z, coeffs[-1], out=out)
     acc += coeffs[-2]
     for c in coeffs[-3::-1]:
         acc *= z
@@ -75,23 +75,27 @@ def erf(x: Any) -> Any:
     return out
 
 
-def normal_cdf(x: Any) -> Any:
-    """Phi(x) = (1 + erf(x / sqrt 2)) / 2, the standard normal CDF, elementwise (GELU's gate).
+def normal_cdf(x: Any, out: Any = None) -> Any:
+    """Phi(x) = (1 + erf(x / sqrt 2)) / 2, the standard normal CDF, elementwise (GELU's gate),
+    written into ``out`` when given (an array of x's shape and dtype).
 
     float32 host arrays use the series of :func:`erf` with the scaling folded in
     (absolute error about one float32 unit at 1, which is what GELU needs; deep in the
     left tail the relative error grows); other arrays go through :func:`erf`.
     """
     if not _uses_series(x):
-        out = erf(x * (1 / math.sqrt(2.0)))
-        out += 1
-        out *= 0.5
+        cdf = erf(x * (1 / math.sqrt(2.0)))
+        cdf += 1
+        cdf *= 0.5
+        if out is None:
+            return cdf
+        out[...] = cdf
         return out
     if x.ndim == 0:
-        return normal_cdf(x.reshape(1)).reshape(())
+        return normal_cdf(x.reshape(1), None if out is None else out.reshape(1)).reshape(())
     xp = backend.get_array_module(x)
     with xp.errstate(over="ignore", invalid="ignore"):
-        out = _horner(NORMAL_CDF_SMALL, x * x)
+        out = _horner(NORMAL_CDF_SMALL, x * x, out)
         out *= x
         out += 0.5
     far = xp.flatnonzero(xp.abs(x) > math.sqrt(2.0))

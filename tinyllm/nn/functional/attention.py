@@ -77,7 +77,9 @@ def scaled_dot_product_attention(
             mask = mask.astype(query.dtype)
     keep = dropout_keep_mask(shape, dropout_p, query) if dropout_p > 0 else None
     if fused:
-        out, weights = fused_ops.Attention.apply(query, key, value, scale=scale, mask=mask, keep=keep)
+        out, weights = fused_ops.Attention.apply(
+            query, key, value, scale=scale, mask=None if is_causal else mask, keep=keep, causal=is_causal
+        )
     else:
         scores = (query @ key.transpose(-2, -1)) * scale
         if mask is not None:
