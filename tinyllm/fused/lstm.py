@@ -86,11 +86,6 @@ class LSTMLayer(Function):
                 c += i * g
                 xp.tanh(c, out=tanh_cs[r : r + n])
                 xp.multiply(o, tanh_cs[r : r + n], out=y[r : r + n])
-        # What backward multiplies by at every step, once for all steps: each gate's derivative
-        # (s (1 - s) for the sigmoid gates i, f, o; 1 - g^2 for g), and o (1 - tanh(c)^2), h's path to c.
-        deriv = acts * (1 - acts)
-        deriv[:, 2 * H : 3 * H] = 1 - acts[:, 2 * H : 3 * H] ** 2
-        o_dtanh = acts[:, 3 * H :] * (1 - tanh_cs * tanh_cs)
         # each sequence's last row: sequence j ends at step t when batch_sizes[t + 1] <= j < batch_sizes[t]
         last_rows: list[int] = []
         for t in range(len(sizes) - 1, -1, -1):  # latest step first: j ascending
@@ -98,16 +93,24 @@ class LSTMLayer(Function):
         last = xp.asarray(last_rows, dtype=xp.int64)  # int if B = 0
         self.x, self.h0, self.c0, self.w_ih, self.w_hh = x, h0, c0, w_ih, w_hh
         self.acts, self.cs, self.tanh_cs, self.y = acts, cs, tanh_cs, y
-        self.deriv, self.o_dtanh = deriv, o_dtanh
         self.sizes, self.starts, self.last = sizes, starts, last
         return y, y[last], cs[last]
 
     def backward(self, gy: Any, gh_n: Any, gc_n: Any) -> tuple[Any, ...]:
         xp = get_array_module(self.x)
         x, acts, cs, tanh_cs, y, w_hh = self.x, self.acts, self.cs, self.tanh_cs, self.y, self.w_hh
-        deriv, o_dtanh = self.deriv, self.o_dtanh
         sizes, starts, last = self.sizes, self.starts, self.last
         N, H, B = x.shape[0], w_hh.shape[1], sizes[0]
+        # What the walk multiplies by at every step, once for all steps: each gate's derivative
+        # (s (1 - s) for the sigmoid gates i, f, o; 1 - g^2 for g), and o (1 - tanh(c)^2), h's path to c.
+        deriv = 1 - acts
+        deriv *= acts
+        g_all, d_g = acts[:, 2 * H : 3 * H], deriv[:, 2 * H : 3 * H]
+        xp.multiply(g_all, g_all, out=d_g)
+        xp.subtract(1, d_g, out=d_g)
+        o_dtanh = tanh_cs * tanh_cs
+        xp.subtract(1, o_dtanh, out=o_dtanh)
+        o_dtanh *= acts[:, 3 * H :]
         # The h_n and c_n gradients enter at each sequence's last row; the running dh and dc
         # pick them up when the reverse walk reaches that step.
         g_out = xp.zeros((N, H), dtype=x.dtype) if gy is None else gy.copy()
@@ -137,7 +140,7 @@ class LSTMLayer(Function):
             xp.multiply(dc_t, i, out=d[:, 2 * H : 3 * H])  # g's: dc_t * i * (1 - g^2)
             xp.multiply(dh_t, tc, out=d[:, 3 * H :])  # o's: dh_t * tanh(c_t) * o (1 - o)
             d *= deriv[r : r + n]
-            dh[:n] = d @ w_hh
+            xp.matmul(d, w_hh, out=dh[:n])
             xp.multiply(dc_t, f, out=dc[:n])
             # END SOLUTION
         gx = da @ self.w_ih if self.needs_grad(0) else None
