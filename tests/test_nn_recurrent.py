@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -405,6 +406,34 @@ def test_fused_lstm_layer_equals_its_composed_twin_on_packed_rows() -> None:
         grads.append([y.detach().numpy(), h.detach().numpy(), c.detach().numpy()] + [t.grad.numpy() for t in leaves])
     for a, b in zip(*grads):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
+
+
+def test_fused_lstm_float32_gates_are_within_a_few_units_of_float64_and_saturate_without_warnings() -> None:
+    """The gates come from exp (sigmoid, and tanh(a) = 2 sigmoid(2a) - 1): check them in float32.
+
+    With w_ih = I (4H x 4H) and no recurrence, each gate's pre-activation is exactly x, so
+    the saved gate values can be compared with float64 sigmoid and tanh of the same numbers.
+    """
+    H = 50
+    a = np.concatenate([np.linspace(-12, 12, 4 * H * 49), [-200.0, -90.0, 90.0, 200.0] * H])  # saturated too
+    x = a.astype(np.float32).reshape(-1, 4 * H)  # 50 rows: one step of a batch of 50
+    ref = x.astype(np.float64)
+    zeros = np.zeros((x.shape[0], H), np.float32)
+    inputs = [x, zeros, zeros, np.eye(4 * H, dtype=np.float32), np.zeros((4 * H, H), np.float32)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # exp overflows in the saturated rows: it must do so silently
+        y, _, _ = LSTMLayer.apply(*(tl.tensor(v, requires_grad=True) for v in inputs), batch_sizes=[x.shape[0]])
+    gates = y.grad_fn.acts.astype(np.float64)
+    sig, g = np.delete(gates, np.s_[2 * H : 3 * H], axis=1), gates[:, 2 * H : 3 * H]
+    sig_ref = 1 / (1 + np.exp(-np.delete(ref, np.s_[2 * H : 3 * H], axis=1)))
+    ulp_of = np.spacing(sig_ref.astype(np.float32)).astype(np.float64)
+    tiny = np.finfo(np.float32).tiny  # a gate below the smallest normal float32 (a < -87) may be 0
+    assert np.all(np.abs(sig - sig_ref) <= 4 * ulp_of + tiny)  # relative: a few units in the last place
+    eps = np.finfo(np.float32).eps
+    g_ref = np.tanh(ref[:, 2 * H : 3 * H])
+    assert np.abs(g - g_ref).max() <= 2 * eps  # absolute: a few units of 1 (the identity cancels near 0)
+    assert np.abs(g - np.tanh(x[:, 2 * H : 3 * H])).max() <= 2 * eps
+    assert np.all(np.isfinite(y.detach().numpy()))
 
 
 # ----------------------------------------------------------------------------- errors
