@@ -83,6 +83,13 @@ def test_the_sweep_table_states_the_worst_ratio(tmp_path: Path) -> None:
     assert bench_sweep.worst([bench_sweep.Point(8, 8, Result("gpt", "cpu", 1.0))]) is None  # no PyTorch
 
 
+def test_a_full_sweep_draws_beside_the_lessons_figures_and_a_quick_one_elsewhere() -> None:
+    from tinyllm.lessons import figures_dir
+
+    assert bench_sweep.default_folder("cpu", quick=False) == figures_dir() / "bench" / "cpu"
+    assert figures_dir() not in bench_sweep.default_folder("cpu", quick=True).parents
+
+
 def test_bench_generate_quick_samples_the_same_tokens_with_and_without_the_cache(
     torch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -40,10 +40,15 @@ def test_cached_generation_samples_the_uncached_tokens(batch: int, prompt: int, 
 
 
 @pytest.mark.parametrize("fused", [True, False])
-def test_cached_generation_of_the_composed_twin_samples_the_uncached_tokens(fused: bool) -> None:
-    model = _model(fused=fused, seed=3)
-    start = np.random.default_rng(3).integers(0, 11, (2, 2))
-    np.testing.assert_array_equal(_generate(model, start, 15, 4, True), _generate(model, start, 15, 4, False))
+def test_cached_generation_samples_the_uncached_tokens_on_each_device(device: str, fused: bool) -> None:
+    model = _model(fused=fused, seed=3).to(device)
+    start = tl.tensor(np.random.default_rng(3).integers(0, 11, (2, 2)), device=device)
+    out = {}
+    for use_cache in (True, False):
+        gen = tl.Generator(device).manual_seed(4)
+        out[use_cache] = model.generate(start, 15, generator=gen, use_cache=use_cache)
+    assert out[True].device == start.device
+    np.testing.assert_array_equal(out[True].numpy(), out[False].numpy())
 
 
 def test_the_cached_path_feeds_one_token_per_step_and_refills_once_the_window_slides(

@@ -9,7 +9,7 @@ where the weights' products dominate, quadratically once attention's T x T
 scores do (at T > 6 C), and quadratically in the width. The table gives both
 frameworks' milliseconds and tokens per second at each point and the ratio
 tinyllm / PyTorch, whose worst value over the sweep is stated; the figure draws
-the curves on log axes, to ``figures/bench/sweep.png`` by default.
+the curves on log axes, to ``figures/bench/cpu/sweep.png`` by default (``cuda`` for the GPU).
 """
 
 from __future__ import annotations
@@ -111,11 +111,14 @@ def plot_sweep(points: list[Point], folder: str | Path, title: str) -> Path:
     return plot.save(fig, folder, "sweep")
 
 
-def default_folder(quick: bool) -> Path:
-    """``figures/bench`` (as the lessons' figures); a quick run's figure goes to a temporary folder."""
+def default_folder(device: str, quick: bool) -> Path:
+    """``figures/bench/cpu`` or ``figures/bench/cuda`` (beside the lessons' figures); a quick run's figure
+    goes to a temporary folder."""
     from tinyllm.lessons import figures_dir
 
-    return Path(tempfile.mkdtemp(prefix="tinyllm-bench-")) if quick else figures_dir() / "bench"
+    if quick:
+        return Path(tempfile.mkdtemp(prefix="tinyllm-bench-"))
+    return figures_dir() / "bench" / backend.as_device(device).type
 
 
 def main(device: str = "cpu", quick: bool = False, as_json: bool = False, out: str | Path | None = None) -> list[Point]:
@@ -126,7 +129,7 @@ def main(device: str = "cpu", quick: bool = False, as_json: bool = False, out: s
     base = QUICK_SHAPE if quick else GPT_SHAPE
     title = (f"{base['n_layer']}-layer GPT, {base['n_head']} heads, batch {GPT_BATCH}, AdamW: one training step "
              f"({device})")  # fmt: skip
-    path = plot_sweep(points, out or default_folder(quick), title)
+    path = plot_sweep(points, out or default_folder(device, quick), title)
     if as_json:
         print(json.dumps([{"context": p.context, "width": p.width, **asdict(p.result)} for p in points], indent=2))
     else:

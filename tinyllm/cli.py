@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     other.add_argument("--generate", action="store_true",
                        help="instead: sampling tokens/s with and without the key/value cache")  # fmt: skip
     bench.add_argument("--new-tokens", type=int, default=500, metavar="N", help="--generate: tokens to sample")
-    bench.add_argument("--out", default=None, help="--sweep: the figure's folder (default: figures/bench)")
+    bench.add_argument("--out", default=None, help="--sweep: the figure's folder (default: figures/bench/DEVICE)")
     lessons = _command(sub, "lessons", "list or run the lessons (each asserts what it teaches)")
     lessons.add_argument("names", nargs="*", help="lessons to run, by number or name (default: all)")
     lessons.add_argument("--quick", action="store_true", help="small sizes: seconds per lesson")
