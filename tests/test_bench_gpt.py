@@ -101,9 +101,13 @@ def test_bench_generate_quick_samples_the_same_tokens_with_and_without_the_cache
         assert r["speedup"] == pytest.approx(r["tokens_per_s"] / r["uncached_tokens_per_s"])
 
 
-def test_bench_sweep_and_generate_take_no_workloads(capsys: pytest.CaptureFixture[str]) -> None:
-    for argv in (["bench", "gpt-char", "--sweep"], ["bench", "--sweep", "--generate"]):
+def test_bench_sweep_and_generate_take_no_workloads_and_at_least_one_new_token(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for argv in (["bench", "gpt-char", "--sweep"], ["bench", "--sweep", "--generate"],
+                 ["bench", "--generate", "--new-tokens", "0"]):  # fmt: skip
         with pytest.raises(SystemExit) as stop:
             cli.main(argv)
         assert stop.value.code == 2
-    assert "--sweep and --generate take no workloads" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--sweep and --generate take no workloads" in err and "--new-tokens must be at least 1, not 0" in err

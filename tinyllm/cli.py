@@ -56,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="instead: W2's step as context (64-512) and width (128-512) grow; a figure")  # fmt: skip
     other.add_argument("--generate", action="store_true",
                        help="instead: sampling tokens/s with and without the key/value cache")  # fmt: skip
-    bench.add_argument("--new-tokens", type=int, default=500, metavar="N", help="--generate: tokens to sample")
+    bench.add_argument("--new-tokens", type=int, default=500, metavar="N",
+                       help="--generate: tokens to sample (default: 500)")  # fmt: skip
     bench.add_argument("--out", default=None, help="--sweep: the figure's folder (default: figures/bench/DEVICE)")
     lessons = _command(sub, "lessons", "list or run the lessons (each asserts what it teaches)")
     lessons.add_argument("names", nargs="*", help="lessons to run, by number or name (default: all)")
@@ -111,6 +112,8 @@ def _run(args: argparse.Namespace) -> int:
 
         if (args.sweep or args.generate) and args.workloads:
             args.parser.error("--sweep and --generate take no workloads")
+        if args.new_tokens < 1:
+            args.parser.error(f"--new-tokens must be at least 1, not {args.new_tokens}")
         if args.sweep:
             from tinyllm import bench_sweep
 
