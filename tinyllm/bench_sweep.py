@@ -78,32 +78,46 @@ def sweep_table(points: list[Point]) -> str:
 
 
 def plot_sweep(points: list[Point], folder: str | Path, title: str) -> Path:
-    """Milliseconds per step and tokens/s against the context (left) and the width (right), log axes."""
+    """Milliseconds per step and tokens/s (log axes), and the ratio tinyllm / PyTorch when PyTorch
+    ran, against the context (left) and the width (right)."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
+
     from tinyllm import plot
 
-    base_t = min(p.context for p in points if p.width == min(q.width for q in points))
     base_c = min(p.width for p in points)
-    panels = [("context", [p for p in points if p.width == base_c], f"context length T (width {base_c})"),
-              ("width", [p for p in points if p.context == base_t], f"width C (context {base_t})")]  # fmt: skip
-    fig, axes = plot.figure(ncols=2, nrows=2, width=5.2, height=3.6)
-    for col, (key, row, label) in enumerate(panels):
+    base_t = min(p.context for p in points if p.width == base_c)
+    columns = [("context", [p for p in points if p.width == base_c], f"context length T (width {base_c})"),
+               ("width", [p for p in points if p.context == base_t], f"width C (context {base_t})")]  # fmt: skip
+    curves = [
+        ("ms per training step", "tinyllm_ms", "torch_ms"),
+        ("tokens per second", "tokens_per_s", "torch_tokens_per_s"),
+    ]
+    with_torch = all(p.result.ratio is not None for p in points)
+    fig, axes = plot.figure(ncols=2, nrows=3 if with_torch else 2, width=5.2, height=3.3)
+    for col, (key, row, label) in enumerate(columns):
         x = [getattr(p, key) for p in row]
-        for framework, prefix in [("tinyllm", ""), ("torch", "torch_")]:
-            ms = "tinyllm_ms" if framework == "tinyllm" else "torch_ms"
-            ys = [(getattr(p.result, ms), getattr(p.result, prefix + "tokens_per_s")) for p in row]
-            if any(y is None for pair in ys for y in pair):
-                continue
-            name = "PyTorch" if framework == "torch" else "tinyllm"
-            style = {"color": plot.COLORS[framework], "marker": "o", "label": name}
-            axes[0, col].plot(x, [y[0] for y in ys], **style)
-            axes[1, col].plot(x, [y[1] for y in ys], **style)
-        for r, unit in enumerate(["ms per training step", "tokens per second"]):
+        for r, (unit, ours, theirs) in enumerate(curves):
             ax = axes[r, col]
-            ax.set_xscale("log", base=2)
+            ax.plot(x, [getattr(p.result, ours) for p in row], "o-", color=plot.COLORS["tinyllm"], label="tinyllm")
+            if with_torch:
+                ax.plot(x, [getattr(p.result, theirs) for p in row], "o-", color=plot.COLORS["torch"], label="PyTorch")
             ax.set_yscale("log")
-            ax.set_xticks(x, [str(v) for v in x])
-            ax.set_xlabel(label)
+            ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))  # 1, 2, 5 x 10^k, in plain numbers
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 1 else f"{v:g}"))
+            ax.yaxis.set_minor_locator(NullLocator())
             ax.set_ylabel(unit)
+        if with_torch:
+            ax = axes[2, col]
+            ax.plot(x, [p.result.ratio for p in row], "o-", color=plot.COLORS["tinyllm"])
+            ax.axhline(1.0, color=plot.COLORS["floor"], ls="--", label="as fast as PyTorch")
+            ax.set_ylim(0, max(1.5, 1.1 * max(p.result.ratio for p in row)))  # type: ignore[type-var]
+            ax.set_ylabel("time ratio tinyllm / PyTorch")
+            ax.legend(loc="lower right")
+        for ax in axes[:, col]:
+            ax.set_xscale("log", base=2)
+            ax.set_xticks(x, [str(v) for v in x])
+            ax.xaxis.set_minor_locator(NullLocator())
+        axes[-1, col].set_xlabel(label)
     axes[0, 0].legend()
     axes[0, 0].set_title("Cost as the context grows")
     axes[0, 1].set_title("Cost as the width grows")
