@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from tinyllm import backend, runtime
-from tinyllm.bench import GPT_BATCH, GPT_SHAPE, Result, Workload, _fmt, header, time_workload
+from tinyllm.bench import GPT_BATCH, GPT_SHAPE, Result, Workload, header, time_workload
 from tinyllm.bench_gpt import tinyllm_train_step, torch_train_step
 
 CONTEXTS = (64, 128, 256, 512)
@@ -61,6 +61,10 @@ def worst(points: list[Point]) -> Point | None:
     """The point where tinyllm / PyTorch is largest (None without PyTorch)."""
     timed = [p for p in points if p.result.ratio is not None]
     return max(timed, key=lambda p: p.result.ratio) if timed else None  # type: ignore[arg-type, return-value]
+
+
+def _fmt(x: float | None, spec: str) -> str:
+    return "-" if x is None else format(x, spec)
 
 
 def sweep_table(points: list[Point]) -> str:
