@@ -44,6 +44,12 @@ def _torch_sync(device: str) -> None:
         _torch().cuda.synchronize()
 
 
+def _sync(device: str) -> None:
+    """Wait for the GPU's queued work, so that a step's time is its work's (CuPy runs asynchronously)."""
+    if device != "cpu":
+        backend.cupy().cuda.Device().synchronize()
+
+
 def _data(shape: dict[str, int], batch: int, seed: int = 0) -> tuple[numpy.ndarray, numpy.ndarray]:
     rng = numpy.random.default_rng(seed)
     data = rng.integers(0, shape["vocab_size"], (batch, shape["block_size"] + 1))
@@ -67,6 +73,7 @@ def tinyllm_train_step(shape: dict[str, int], device: str, batch: int = GPT_BATC
         opt.zero_grad()
         model(idx, targets)[1].backward()
         opt.step()
+        _sync(device)
 
     return step
 
@@ -211,7 +218,7 @@ def _samplers(shape: dict[str, int], device: str) -> dict[str, Any]:
 
     def ours(new: int, use_cache: bool) -> numpy.ndarray:
         gen = tl.Generator(device).manual_seed(1)
-        return model.generate(idx, new, generator=gen, use_cache=use_cache).numpy()
+        return model.generate(idx, new, generator=gen, use_cache=use_cache).numpy()  # .numpy() waits for the GPU
 
     samplers = {"tinyllm": ours}
     try:
