@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import tinyllm as tl
-from tinyllm import bench_gpt, bench_sweep, cli
+from tinyllm import bench_gpt, bench_sweep, cli, runtime
 from tinyllm.bench import Result
 
 SHAPE = {"vocab_size": 13, "block_size": 8, "n_layer": 2, "n_head": 2, "n_embd": 16}
@@ -93,7 +93,9 @@ def test_a_full_sweep_draws_beside_the_lessons_figures_and_a_quick_one_elsewhere
 def test_bench_generate_quick_samples_the_same_tokens_with_and_without_the_cache(
     torch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    threads = (runtime.get_num_threads(), torch.get_num_threads())
     assert cli.main(["bench", "--generate", "--quick", "--new-tokens", "40", "--json"]) == 0
+    assert (runtime.get_num_threads(), torch.get_num_threads()) == threads  # one thread while it ran, then back
     rows = {r["framework"]: r for r in json.loads(capsys.readouterr().out)}
     assert set(rows) == {"tinyllm", "torch"}
     for r in rows.values():

@@ -9,8 +9,9 @@ each step then feeds the newest token alone, and once the text outgrows
 ``tinyllm bench --generate`` times sampling ``new`` tokens (500 by default) after
 a prompt of 12, batch 1, temperature 1, with W2's widths and a context of 512 so
 that all of them fit in one window: with and without the cache, tinyllm and
-PyTorch alternating, medians over rounds. It also checks that the cache changes
-no token (each framework against itself, with the same seed).
+PyTorch alternating, medians over rounds, both on one CPU thread (the products
+of one token are too small to split; idle threads spin). It also checks that the
+cache changes no token (each framework against itself, with the same seed).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from __future__ import annotations
 import json
 import statistics
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -237,10 +240,36 @@ def _samplers(shape: dict[str, int], device: str) -> dict[str, Any]:
     return samplers
 
 
+@contextmanager
+def _one_thread() -> Iterator[None]:
+    """Both frameworks on one CPU thread, then back: a batch of one token's products are too small to split."""
+    ours = runtime.get_num_threads()
+    try:
+        torch = _torch()
+    except ImportError:
+        torch = None
+    theirs = torch.get_num_threads() if torch is not None else 1
+    runtime.set_num_threads(1)
+    if torch is not None:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        runtime.set_num_threads(ours)
+        if torch is not None:
+            torch.set_num_threads(theirs)
+
+
 def time_generate(new: int = 500, device: str = "cpu", rounds: int = 3, quick: bool = False) -> list[GenerateResult]:
     """Tokens/s of sampling ``new`` tokens with and without the cache, per framework, after a warm-up of
     8 tokens each; the frameworks and the two paths alternate within each round; medians over ``rounds``.
-    ``quick``: a model of 2 layers, 32 wide, context 32 (``new`` past it exercises the sliding window)."""
+    ``quick``: a model of 2 layers, 32 wide, context 32 (``new`` past it exercises the sliding window).
+    On the CPU both frameworks run on one thread (:func:`_one_thread`)."""
+    with _one_thread() if device == "cpu" else nullcontext():
+        return _time_generate(new, device, rounds, quick)
+
+
+def _time_generate(new: int, device: str, rounds: int, quick: bool) -> list[GenerateResult]:
     samplers = _samplers(QUICK_GENERATE_SHAPE if quick else GENERATE_SHAPE, device)
     times: dict[tuple[str, bool], list[float]] = {(f, c): [] for f in samplers for c in (True, False)}
     tokens: dict[tuple[str, bool], numpy.ndarray] = {}
