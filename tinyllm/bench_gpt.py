@@ -20,7 +20,7 @@ import json
 import statistics
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -241,31 +241,32 @@ def _samplers(shape: dict[str, int], device: str) -> dict[str, Any]:
 
 
 @contextmanager
-def _one_thread() -> Iterator[None]:
-    """Both frameworks on one CPU thread, then back: a batch of one token's products are too small to split."""
-    ours = runtime.get_num_threads()
+def cpu_threads(n: int | None) -> Iterator[None]:
+    """NumPy's BLAS and PyTorch on ``n`` CPU threads each for a ``with`` block, then as before (None: unchanged)."""
     try:
-        torch = _torch()
+        torch = _torch() if n else None
     except ImportError:
         torch = None
-    theirs = torch.get_num_threads() if torch is not None else 1
-    runtime.set_num_threads(1)
-    if torch is not None:
-        torch.set_num_threads(1)
+    before = (runtime.get_num_threads(), torch.get_num_threads() if torch is not None else 0)
+    if n:
+        runtime.set_num_threads(n)
+        if torch is not None:
+            torch.set_num_threads(n)
     try:
         yield
     finally:
-        runtime.set_num_threads(ours)
-        if torch is not None:
-            torch.set_num_threads(theirs)
+        if n:
+            runtime.set_num_threads(before[0])
+            if torch is not None:
+                torch.set_num_threads(before[1])
 
 
 def time_generate(new: int = 500, device: str = "cpu", rounds: int = 3, quick: bool = False) -> list[GenerateResult]:
     """Tokens/s of sampling ``new`` tokens with and without the cache, per framework, after a warm-up of
     8 tokens each; the frameworks and the two paths alternate within each round; medians over ``rounds``.
     ``quick``: a model of 2 layers, 32 wide, context 32 (``new`` past it exercises the sliding window).
-    On the CPU both frameworks run on one thread (:func:`_one_thread`)."""
-    with _one_thread() if device == "cpu" else nullcontext():
+    Both frameworks run on one CPU thread: the products of one token are too small to split."""
+    with cpu_threads(1):
         return _time_generate(new, device, rounds, quick)
 
 

@@ -15,13 +15,14 @@ the curves on log axes, to ``figures/bench/cpu/sweep.png`` by default (``cuda`` 
 from __future__ import annotations
 
 import json
+import sys
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from tinyllm import backend, runtime
 from tinyllm.bench import GPT_BATCH, GPT_SHAPE, Result, Workload, header, time_workload
-from tinyllm.bench_gpt import tinyllm_train_step, torch_train_step
+from tinyllm.bench_gpt import cpu_threads, tinyllm_train_step, torch_train_step
 
 CONTEXTS = (64, 128, 256, 512)
 WIDTHS = (128, 256, 512)
@@ -54,6 +55,7 @@ def run_sweep(device: str = "cpu", quick: bool = False) -> list[Point]:
     points = []
     for t, c in dict.fromkeys(sizes):
         points.append(Point(t, c, _time_point({**base, "block_size": t, "n_embd": c}, device, plan)))
+        print(f"timed context {t}, width {c}: {points[-1].result.tinyllm_ms:.1f} ms", file=sys.stderr, flush=True)
     return points
 
 
@@ -139,14 +141,18 @@ def default_folder(device: str, quick: bool) -> Path:
     return figures_dir() / "bench" / backend.as_device(device).type
 
 
-def main(device: str = "cpu", quick: bool = False, as_json: bool = False, out: str | Path | None = None) -> list[Point]:
-    """Run the sweep, print the table (or JSON) and draw the figure to ``out`` (default: :func:`default_folder`)."""
+def main(device: str = "cpu", quick: bool = False, as_json: bool = False, out: str | Path | None = None,
+         threads: int | None = None) -> list[Point]:  # fmt: skip
+    """Run the sweep, print the table (or JSON) and draw the figure to ``out`` (default: :func:`default_folder`);
+    ``threads``: CPU threads for both frameworks (default: each library's own)."""
     backend.as_device(device)
     runtime.keep_freed_memory()  # as ``tinyllm bench`` does, for both frameworks alike
-    points = run_sweep(device, quick)
+    with cpu_threads(threads):
+        points = run_sweep(device, quick)
     base = QUICK_SHAPE if quick else GPT_SHAPE
+    on = f"{device}, {threads} thread{'s' if threads != 1 else ''}" if threads else device
     title = (f"{base['n_layer']}-layer GPT, {base['n_head']} heads, batch {GPT_BATCH}, AdamW: one training step "
-             f"({device})")  # fmt: skip
+             f"({on})")  # fmt: skip
     path = plot_sweep(points, out or default_folder(device, quick), title)
     if as_json:
         print(json.dumps([{"context": p.context, "width": p.width, **asdict(p.result)} for p in points], indent=2))
