@@ -62,7 +62,7 @@ def test_bench_sweep_quick_times_each_point_once_and_draws_the_figure(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     threads = runtime.get_num_threads()
-    assert cli.main(["bench", "--sweep", "--quick", "--json", "--out", str(tmp_path), "--threads", "1"]) == 0
+    assert cli.main(["bench", "--sweep", "--quick", "--json", "--out", str(tmp_path)]) == 0
     assert runtime.get_num_threads() == threads  # one thread while it ran, then back
     rows = json.loads(capsys.readouterr().out)
     assert [(r["context"], r["width"]) for r in rows] == [(8, 16), (16, 16), (8, 32)]  # the base point once
@@ -109,10 +109,9 @@ def test_bench_sweep_and_generate_take_no_workloads_and_at_least_one_new_token(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     for argv in (["bench", "gpt-char", "--sweep"], ["bench", "--sweep", "--generate"],
-                 ["bench", "--generate", "--new-tokens", "0"], ["bench", "--threads", "1"]):  # fmt: skip
+                 ["bench", "--generate", "--new-tokens", "0"]):  # fmt: skip
         with pytest.raises(SystemExit) as stop:
             cli.main(argv)
         assert stop.value.code == 2
     err = capsys.readouterr().err
     assert "--sweep and --generate take no workloads" in err and "--new-tokens must be at least 1, not 0" in err
-    assert "--threads goes with --sweep" in err

@@ -4,6 +4,7 @@ W2's GPT (4 layers, 4 heads, vocabulary 65, batch 12, AdamW) at contexts 64, 128
 256 and 512 (128 wide), and at widths 128, 256 and 512 (context 64); every point
 is a full training step on full windows, timed as ``tinyllm bench`` times a
 workload (warm-up, then rounds alternating between the frameworks; medians).
+Both frameworks run on one CPU thread by default (see :func:`main`).
 The cost of a step grows as B T (12 L C^2 + 2 L T C): linearly in the context
 where the weights' products dominate, quadratically once attention's T x T
 scores do (at T > 6 C), and quadratically in the width. The table gives both
@@ -142,9 +143,12 @@ def default_folder(device: str, quick: bool) -> Path:
 
 
 def main(device: str = "cpu", quick: bool = False, as_json: bool = False, out: str | Path | None = None,
-         threads: int | None = None) -> list[Point]:  # fmt: skip
-    """Run the sweep, print the table (or JSON) and draw the figure to ``out`` (default: :func:`default_folder`);
-    ``threads``: CPU threads for both frameworks (default: each library's own)."""
+         threads: int | None = 1) -> list[Point]:  # fmt: skip
+    """Run the sweep, print the table (or JSON) and draw the figure to ``out`` (default: :func:`default_folder`).
+
+    ``threads``: CPU threads for both frameworks, 1 by default: on a 2-core machine that runs other
+    work, two threads per library spin for a core they do not get, and W2's step took 470-635 ms
+    instead of 90; None leaves each library's own setting (for a machine of one's own)."""
     backend.as_device(device)
     runtime.keep_freed_memory()  # as ``tinyllm bench`` does, for both frameworks alike
     with cpu_threads(threads):

@@ -59,8 +59,6 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--new-tokens", type=int, default=500, metavar="N",
                        help="--generate: tokens to sample (default: 500)")  # fmt: skip
     bench.add_argument("--out", default=None, help="--sweep: the figure's folder (default: figures/bench/DEVICE)")
-    bench.add_argument("--threads", type=int, default=None, metavar="N",
-                       help="--sweep: CPU threads for both frameworks (default: each library's own)")  # fmt: skip
     lessons = _command(sub, "lessons", "list or run the lessons (each asserts what it teaches)")
     lessons.add_argument("names", nargs="*", help="lessons to run, by number or name (default: all)")
     lessons.add_argument("--quick", action="store_true", help="small sizes: seconds per lesson")
@@ -116,12 +114,10 @@ def _run(args: argparse.Namespace) -> int:
             args.parser.error("--sweep and --generate take no workloads")
         if args.new_tokens < 1:
             args.parser.error(f"--new-tokens must be at least 1, not {args.new_tokens}")
-        if args.threads is not None and (args.threads < 1 or not args.sweep):
-            args.parser.error("--threads goes with --sweep and must be at least 1")
         if args.sweep:
             from tinyllm import bench_sweep
 
-            bench_sweep.main(args.device, quick=args.quick, as_json=args.json, out=args.out, threads=args.threads)
+            bench_sweep.main(args.device, quick=args.quick, as_json=args.json, out=args.out)
             return 0
         if args.generate:
             from tinyllm import bench_gpt
