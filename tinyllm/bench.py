@@ -461,6 +461,13 @@ def main(workloads: list[str] | None = None, device: str = "cpu", as_json: bool 
     return results
 
 
+def header(device: str) -> str:
+    """The line above a table: versions, device, CPUs, date."""
+    torch_version = _torch_version() or "not installed"
+    return (f"tinyllm {tl.__version__}, numpy {numpy.__version__}, torch {torch_version}, device {device}, "
+            f"{os.cpu_count()} CPUs, {time.strftime('%Y-%m-%d')}")  # fmt: skip
+
+
 def _torch_version() -> str | None:
     try:
         return str(_torch().__version__)

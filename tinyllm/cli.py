@@ -51,6 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true", help="print machine-readable results")
     bench.add_argument("--quick", action="store_true", help="a step or two each: checks that it runs")
     bench.add_argument("--no-memory", action="store_true", help="skip the peak-memory measurements")
+    other = bench.add_mutually_exclusive_group()
+    other.add_argument("--sweep", action="store_true",
+                       help="instead: W2's step as context (64-512) and width (128-512) grow; a figure")  # fmt: skip
+    other.add_argument("--generate", action="store_true",
+                       help="instead: sampling tokens/s with and without the key/value cache")  # fmt: skip
+    bench.add_argument("--new-tokens", type=int, default=500, metavar="N",
+                       help="--generate: tokens to sample (default: 500)")  # fmt: skip
+    bench.add_argument("--out", default=None, help="--sweep: the figure's folder (default: figures/bench/DEVICE)")
     lessons = _command(sub, "lessons", "list or run the lessons (each asserts what it teaches)")
     lessons.add_argument("names", nargs="*", help="lessons to run, by number or name (default: all)")
     lessons.add_argument("--quick", action="store_true", help="small sizes: seconds per lesson")
@@ -102,6 +110,20 @@ def _run(args: argparse.Namespace) -> int:
     elif args.command == "bench":
         from tinyllm import bench
 
+        if (args.sweep or args.generate) and args.workloads:
+            args.parser.error("--sweep and --generate take no workloads")
+        if args.new_tokens < 1:
+            args.parser.error(f"--new-tokens must be at least 1, not {args.new_tokens}")
+        if args.sweep:
+            from tinyllm import bench_sweep
+
+            bench_sweep.main(args.device, quick=args.quick, as_json=args.json, out=args.out)
+            return 0
+        if args.generate:
+            from tinyllm import bench_gpt
+
+            bench_gpt.main(args.new_tokens, args.device, quick=args.quick, as_json=args.json)
+            return 0
         if unknown := [w for w in args.workloads if w not in bench.WORKLOADS]:
             args.parser.error(f"unknown workload {unknown[0]!r}; choose from {', '.join(bench.WORKLOADS)}")
         bench.main(args.workloads, args.device, as_json=args.json, quick=args.quick, memory=not args.no_memory)

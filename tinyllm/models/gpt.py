@@ -10,6 +10,7 @@ from tinyllm import backend, nn
 from tinyllm.autograd import no_grad
 from tinyllm.models.losses import next_token_loss
 from tinyllm.nn import init
+from tinyllm.nn.attention import KVCache
 from tinyllm.tensor import Tensor, from_array
 
 
@@ -77,33 +78,53 @@ class GPT(nn.Module):
             if name.endswith(self.RESIDUAL_PROJECTIONS):
                 init.normal_(p, 0.0, residual_std)
 
-    def forward(self, idx: Tensor, targets: Any = None) -> tuple[Tensor, Tensor | None]:
+    def forward(self, idx: Tensor, targets: Any = None,
+                kv_cache: list[KVCache] | None = None) -> tuple[Tensor, Tensor | None]:  # fmt: skip
         """idx (B, T) ids -> (logits (B, T, V), loss or None); with ``targets`` (B, T), the loss is
-        the mean cross-entropy of every position's next-token prediction."""
+        the mean cross-entropy of every position's next-token prediction.
+
+        ``kv_cache`` (one :class:`KVCache` per block, from :meth:`new_kv_cache`; under
+        ``no_grad``): idx holds the tokens that follow the cached ones, at positions
+        ``length`` to ``length + T - 1``; their keys and values join the cache.
+        """
         if idx.ndim != 2:
             raise ValueError(f"GPT: idx must be (B, T) token ids, not shape {idx.shape}")
         T = idx.shape[1]
-        if T > self.config.block_size:
-            raise ValueError(f"GPT: a sequence of length {T} is longer than block_size {self.config.block_size}")
+        start = kv_cache[0].length if kv_cache else 0
+        if start + T > self.config.block_size:
+            what = f"a sequence of length {T}" + (f" after {start} cached positions" if start else "")
+            raise ValueError(f"GPT: {what} is longer than block_size {self.config.block_size}")
         xp = backend.get_array_module(idx.data)
-        pos = from_array(xp.arange(T))
+        pos = from_array(xp.arange(start, start + T))
         x = self.drop(self.wte(idx) + self.wpe(pos))
-        for block in self.blocks:
-            x = block(x)
+        for i, block in enumerate(self.blocks):
+            x = block(x, kv_cache=kv_cache[i] if kv_cache else None)
         logits = self.lm_head(self.ln_f(x))
         if targets is None:
             return logits, None
         return logits, next_token_loss(logits, targets, fused=self.config.fused)
 
+    def new_kv_cache(self) -> list[KVCache]:
+        """An empty key/value cache for :meth:`forward`: one :class:`KVCache` of ``block_size`` positions per block."""
+        return [KVCache(self.config.block_size) for _ in self.blocks]
+
     @no_grad()
     def generate(self, idx: Tensor, max_new_tokens: int, temperature: float = 1.0, top_k: int | None = None,
-                 generator: backend.Generator | None = None) -> Tensor:  # fmt: skip
+                 generator: backend.Generator | None = None, use_cache: bool = True) -> Tensor:  # fmt: skip
         """Continue each row of idx (B, T) by ``max_new_tokens`` sampled tokens -> (B, T + new).
 
         Each step reads the last ``block_size`` tokens, divides the last position's
         logits by ``temperature`` (0 means greedy: always the most likely token),
         keeps the ``top_k`` largest if given, and samples from their softmax. Runs
         in eval mode (no dropout) and restores the previous mode.
+
+        ``use_cache`` (default): a first pass over the prompt fills a key/value cache
+        (:class:`KVCache`), then each step feeds the newest token alone, at the next
+        position. Once the text outgrows ``block_size``, the window slides: every token
+        in it moves to a new position, so its position embedding, and with it every
+        key and value, changes; each such step refills the cache from the last
+        ``block_size`` tokens, which is the uncached step's work. Both paths sample the
+        same tokens (up to float rounding in the logits; tests hold them equal).
         """
         if temperature < 0:
             raise ValueError(f"generate: temperature must be >= 0, not {temperature}")
@@ -111,21 +132,33 @@ class GPT(nn.Module):
         self.eval()
         gen = generator or backend.default_generator(idx.device)
         xp = backend.get_array_module(idx.data)
+        block_size = self.config.block_size
         out = idx.data
+        cache = self.new_kv_cache() if use_cache else None
         for _ in range(max_new_tokens):
-            logits, _ = self(from_array(out[:, -self.config.block_size :]))
-            last = logits.data[:, -1, :].astype(xp.float64)
-            if temperature == 0:
-                nxt = last.argmax(axis=1)
+            if cache is not None and cache[0].length == out.shape[1] - 1 and out.shape[1] <= block_size:
+                logits, _ = self(from_array(out[:, -1:]), kv_cache=cache)  # the newest token, at its position
             else:
-                last = last / temperature
-                if top_k is not None and top_k < last.shape[1]:
-                    kth = xp.sort(last, axis=1)[:, -top_k][:, None]
-                    last = xp.where(last < kth, -xp.inf, last)
-                p = xp.exp(last - last.max(axis=1, keepdims=True))
-                cdf = xp.cumsum(p / p.sum(axis=1, keepdims=True), axis=1)
-                u = gen.uniform((out.shape[0], 1), xp.float64)
-                nxt = xp.minimum((cdf < u).sum(axis=1), last.shape[1] - 1)
+                if cache is not None:
+                    for layer in cache:
+                        layer.reset()
+                logits, _ = self(from_array(out[:, -block_size:]), kv_cache=cache)
+            nxt = _sample(logits.data[:, -1, :].astype(xp.float64), temperature, top_k, gen)
             out = xp.concatenate([out, nxt[:, None].astype(out.dtype)], axis=1)
         self.train(was_training)
         return from_array(out)
+
+
+def _sample(logits: Any, temperature: float, top_k: int | None, gen: backend.Generator) -> Any:
+    """Next-token ids (B,) from the last position's logits (B, V), as :meth:`GPT.generate` describes."""
+    xp = backend.get_array_module(logits)
+    if temperature == 0:
+        return logits.argmax(axis=1)
+    logits = logits / temperature
+    if top_k is not None and top_k < logits.shape[1]:
+        kth = xp.sort(logits, axis=1)[:, -top_k][:, None]
+        logits = xp.where(logits < kth, -xp.inf, logits)
+    p = xp.exp(logits - logits.max(axis=1, keepdims=True))
+    cdf = xp.cumsum(p / p.sum(axis=1, keepdims=True), axis=1)
+    u = gen.uniform((logits.shape[0], 1), xp.float64)
+    return xp.minimum((cdf < u).sum(axis=1), logits.shape[1] - 1)
