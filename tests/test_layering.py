@@ -51,6 +51,8 @@ LEVELS: dict[str, int] = {
     "lessons": 7,
     "assignment": 7,
     "bench": 7,
+    "bench_gpt": 7,
+    "bench_sweep": 7,
     "cli": 7,
     "coverage": 7,
     "demo": 7,
