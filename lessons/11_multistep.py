@@ -181,7 +181,7 @@ print("saved", plot.save(fig, args.out, "objectives"))
 # (`SwitchOptimizer([adam, sgd], milestones=[225])`, which `fit` drives as one optimizer).
 
 # %%
-STAGE_STEPS = 100 if quick else 300
+STAGE_STEPS = 80 if quick else 300
 switch_at = 3 * STAGE_STEPS // 4
 stages: dict[str, list[dict[str, Any]]] = {"one stage (Adam)": [], "warmup → cosine": [], "Adam → SGD": []}
 for name, rows in stages.items():
