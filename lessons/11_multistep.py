@@ -27,7 +27,7 @@ from tinyllm.data.synthetic import NEGATIVE, POSITIVE, SENTIMENT_VOCABULARY
 from tinyllm.models import LSTMLanguageModel, TextClassifier
 
 F = tl.nn.functional
-args = lessons.options("11_multistep")
+args = lessons.options("11_multistep", threads=2)  # its language model reads batches of 256: two BLAS threads pay
 quick = args.quick
 started = time.perf_counter()
 seeds = [args.seed + k for k in range(2 if quick else 3)]

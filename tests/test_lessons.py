@@ -112,6 +112,16 @@ def test_in_a_kernel_options_come_from_the_environment_quick_unless_full(monkeyp
     assert not lessons.options("00_autograd", []).quick  # a script runs in full unless --quick
 
 
+def test_a_lesson_chooses_its_default_blas_threads_and_the_command_line_overrides_it() -> None:
+    before = tl.runtime.get_num_threads()
+    try:
+        assert lessons.options("11_multistep", [], threads=2).threads == 2 and tl.runtime.get_num_threads() == 2
+        assert lessons.options("11_multistep", ["--threads", "1"], threads=2).threads == 1
+        assert tl.runtime.get_num_threads() == 1 and lessons.options("00_autograd", []).threads == 1
+    finally:
+        tl.runtime.set_num_threads(before)
+
+
 def test_tinyllm_notebooks_writes_one_notebook_per_lesson_and_keeps_existing_ones(tmp_path: Path, capsys) -> None:
     pytest.importorskip("jupytext", reason='tinyllm notebooks needs jupytext (pip install "tinyllm[notebooks]")')
     import nbformat

@@ -54,8 +54,11 @@ def figures_dir() -> Path:
 ENV_ARGS = "TINYLLM_LESSON_ARGS"
 
 
-def options(script: str, argv: list[str] | None = None) -> argparse.Namespace:
+def options(script: str, argv: list[str] | None = None, threads: int = 1) -> argparse.Namespace:
     """Parse a lesson's options and seed tinyllm; ``script`` is the lesson's name, e.g. ``"06_tuning"``.
+
+    ``threads`` is the lesson's default number of BLAS threads (``--threads`` overrides it): 1 suits
+    small models, whose products are too small to split; a lesson with larger batches passes 2.
 
     Where the options come from: ``argv`` when given (e.g. ``options("06_tuning", ["--full"])`` in a
     notebook's first cell); else, in a Jupyter kernel (whose ``sys.argv`` is its launcher's), the
@@ -84,8 +87,8 @@ def options(script: str, argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", default=None,
                         help=f"where figures go (default figures/{name}/; --quick: a temp folder)")  # fmt: skip
     parser.add_argument("--text", default=None, help="a plain-text file, for lessons that train on text")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="BLAS threads (default 1: fastest for the lessons' small models)")  # fmt: skip
+    parser.add_argument("--threads", type=int, default=threads,
+                        help=f"BLAS threads (default {threads}: fastest for this lesson's model sizes)")  # fmt: skip
     args, _ = parser.parse_known_args(argv)
     args.quick = args.quick or (notebook and not args.full)
     try:
