@@ -38,7 +38,7 @@ FORMULAS = {
     "layer_norm": ["dx = r * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat))", "dgamma = sum of dy * xhat",
                    "dbeta = sum of dy"],
     "lstm": ["dc_t += dh_t * o * (1 - tanh(c_t)^2)", "da_o = dh_t * tanh(c_t) * o (1 - o)", "dh_{t-1} = da W_hh",
-             "dc_{t-1} = dc_t * f", "o (1 - tanh(c)^2)", "1 - g^2"],
+             "dc_{t-1} = dc_t * f", "o (1 - tanh(c_t)^2)", "1 - g^2"],
     "attention": ["dV = D^T dO", "dP += (dO V^T) * keep", "dS = P * (dP - sum_j dP * P)", "dQ = scale * dS K",
                   "dK = dS^T (scale * Q)"],
     "sgd": ["momentum * v + (1 - dampening) * g", "d = g + momentum * v"],

@@ -323,15 +323,17 @@ DOCSTRINGS: dict[str, dict[str, Doc]] = {
             x: (N, I) holds the steps' inputs one after another, as in a PackedSequence: the
             batch is sorted longest first, step t has ``batch_sizes[t]`` rows (the sequences
             still running, always the first ones), at rows r : r + n. A sequence that has ended
-            keeps its state. Forward saves the gate values (acts, (N, 4H)), the cells cs and
-            tanh(c) tanh_cs (N, H), deriv (N, 4H): each gate's derivative with respect to its
-            pre-activation, and o_dtanh (N, H): the derivative of h_t with respect to c_t.
+            keeps its state. Forward saves the gate values acts (N, 4H) (i, f, o after their
+            sigmoid, g after its tanh), the cells cs and tanh(c) tanh_cs (N, H); backward also has
+            each row's previous state, h_prev and c_prev (N, H).
 
-            Backward runs the steps in reverse (backpropagation through time); the weight
-            gradients are then single products over all steps (written after the loop). Derive,
-            for one step: from what reaches h_t and c_t (from the output at step t and from step
-            t + 1), the gradients of the four pre-activations a (da, order i, f, g, o), and what
-            flows on to h_{{t-1}} and c_{{t-1}}.
+            Backward runs the steps in reverse (backpropagation through time): it fills da (N, 4H)
+            with the gradients of every step's pre-activations (order i, f, g, o) and leaves in dh
+            and dc (B, H) the gradients of h0 and c0 (they start as those of h_n and c_n); the
+            weight gradients are then single products over all steps (written after the walk).
+            Derive, for one step: from what reaches h_t and c_t (from the output at step t and
+            from step t + 1), the gradients of the four pre-activations, and what flows on to
+            h_{{t-1}} and c_{{t-1}}.
 
             A similar result, derived: {_LESSON_08}, for one step of one cell.
 
@@ -348,10 +350,11 @@ DOCSTRINGS: dict[str, dict[str, Doc]] = {
             x: (N, I) holds the steps' inputs one after another, as in a PackedSequence (step t
             has ``batch_sizes[t]`` rows, the sequences still running, at rows r : r + n).
 
-            In backward's reverse loop over the steps, step t must fill da[r : r + n] with the
-            gradients of the loss with respect to that step's pre-activations (n, 4H), order
-            i, f, g, o, and leave in dh[:n] and dc[:n] the gradients with respect to h_{t-1} and
-            c_{t-1}. Inputs: x, h0, c0, w_ih (4H, I), w_hh (4H, H), then b_ih and b_hh (4H,) if
+            Backward must fill da (N, 4H) with the gradients of the loss with respect to every
+            step's pre-activations, order i, f, g, o, and leave in dh and dc (B, H) the gradients
+            with respect to h0 and c0 (they start as those of h_n and c_n).
+
+            Inputs: x, h0, c0, w_ih (4H, I), w_hh (4H, H), then b_ih and b_hh (4H,) if
             ``bias``. Outputs: y (N, H) (packed like x), h_n (B, H), c_n (B, H).""",
         ),
     },
@@ -635,14 +638,6 @@ SCRUBS: dict[str, tuple[Scrub, ...]] = {
             "tinyllm/nn/functional/layers.py",
             "The 1/2 makes its gradient w itself, so ``loss + lam * l2_penalty(params)`` gives",
             "With the 1/2, ``loss + lam * l2_penalty(params)`` gives",
-        ),
-    ),
-    "lstm": (
-        Scrub(
-            "tinyllm/fused/lstm.py",
-            "\n        # (s (1 - s) for the sigmoid gates i, f, o; 1 - g^2 for g), and o (1 - tanh(c)^2), "
-            "h's path to c.",
-            "\n        # with respect to its pre-activation, and the derivative of h_t with respect to c_t.",
         ),
     ),
     "adam": (

@@ -218,9 +218,9 @@ TASKS: tuple[Task, ...] = (
     Task(
         "lstm",
         "backpropagation through time in the LSTM layer",
-        "for step t (rows r : r + n), add what flows in from step t + 1 (dh[:n], dc[:n]) to the "
-        "output's gradients (g_out, g_c); fill da[r : r + n] with the gradients of the gate "
-        "pre-activations (order i, f, g, o), then set dh[:n] and dc[:n] to what flows to step t - 1.",
+        "walk the steps in reverse (step t: rows r : r + n); at each, add the output's gradient gy "
+        "to what flows in from step t + 1 (dh[:n], dc[:n]), fill da[r : r + n] with the gradients of "
+        "the gate pre-activations (order i, f, g, o), then set dh[:n] and dc[:n] to what flows to step t - 1.",
         (
             Check("lstm_shapes", "shape", 1),
             Check("lstm_values", "values", 3),

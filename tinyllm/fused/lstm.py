@@ -37,7 +37,9 @@ class LSTMLayer(Function):
         da_f = dc_t * c_{t-1} * f (1 - f);     da_g = dc_t * i * (1 - g^2)
         dh_{t-1} = da W_hh;   dc_{t-1} = dc_t * f
 
-    and the weight gradients are again single products over all steps:
+    The factors beside dc_t and dh_t (g i (1 - i), ...) do not depend on the walk, so
+    they are computed for all steps at once before it, leaving a few operations per
+    step. The weight gradients are again single products over all steps:
     dW_ih = da^T x, dW_hh = da^T h_prev, db = sum of da.
 
     Inputs: x, h0, c0, w_ih (4H, I), w_hh (4H, H), then b_ih and b_hh (4H,) if
@@ -99,61 +101,50 @@ class LSTMLayer(Function):
     def backward(self, gy: Any, gh_n: Any, gc_n: Any) -> tuple[Any, ...]:
         xp = get_array_module(self.x)
         x, acts, cs, tanh_cs, y, w_hh = self.x, self.acts, self.cs, self.tanh_cs, self.y, self.w_hh
-        sizes, starts, last = self.sizes, self.starts, self.last
+        sizes, starts = self.sizes, self.starts
         N, H, B = x.shape[0], w_hh.shape[1], sizes[0]
-        # What the walk multiplies by at every step, once for all steps: each gate's derivative
-        # (s (1 - s) for the sigmoid gates i, f, o; 1 - g^2 for g), and o (1 - tanh(c)^2), h's path to c.
-        deriv = 1 - acts
-        deriv *= acts
-        g_all, d_g = acts[:, 2 * H : 3 * H], deriv[:, 2 * H : 3 * H]
-        xp.multiply(g_all, g_all, out=d_g)
-        xp.subtract(1, d_g, out=d_g)
+        # Every row's previous state: step t >= 1 continues the first batch_sizes[t] rows of step t - 1
+        h_prev, c_prev = xp.empty((N, H), dtype=x.dtype), xp.empty((N, H), dtype=x.dtype)
+        h_prev[:B], c_prev[:B] = self.h0[:B], self.c0[:B]
+        for t in range(1, len(sizes)):
+            p, r, n = starts[t - 1], starts[t], sizes[t]
+            h_prev[r : r + n], c_prev[r : r + n] = y[p : p + n], cs[p : p + n]
+        # The walk fills da (N, 4H) with each step's pre-activation gradients (order i, f, g, o)
+        # and leaves in dh, dc (B, H) the gradients of h0 and c0. A sequence's rows of dh and dc
+        # are first used when the walk reaches its last step, so they start as h_n's and c_n's.
+        dh = xp.zeros((B, H), dtype=x.dtype) if gh_n is None else gh_n.copy()
+        dc = xp.zeros((B, H), dtype=x.dtype) if gc_n is None else gc_n.copy()
+        # BEGIN SOLUTION task=lstm
+        # First, what each gradient is multiplied by, for all steps at once:
+        #   da_i = dc_t * g i (1 - i),   da_f = dc_t * c_{t-1} f (1 - f),   da_g = dc_t * i (1 - g^2),
+        #   da_o = dh_t * tanh(c_t) o (1 - o);   and dh_t reaches c_t times o (1 - tanh(c_t)^2).
+        i, f, g, o = (acts[:, k * H : (k + 1) * H] for k in range(4))
+        da = 1 - acts
+        da *= acts  # s (1 - s): each sigmoid's derivative (g's slot is overwritten next)
+        xp.multiply(g, g, out=da[:, 2 * H : 3 * H])
+        xp.subtract(1, da[:, 2 * H : 3 * H], out=da[:, 2 * H : 3 * H])
+        da[:, :H] *= g
+        da[:, H : 2 * H] *= c_prev
+        da[:, 2 * H : 3 * H] *= i
+        da[:, 3 * H :] *= tanh_cs
         o_dtanh = tanh_cs * tanh_cs
         xp.subtract(1, o_dtanh, out=o_dtanh)
-        o_dtanh *= acts[:, 3 * H :]
-        # The h_n and c_n gradients enter at each sequence's last row; the running dh and dc
-        # pick them up when the reverse walk reaches that step.
-        g_out = xp.zeros((N, H), dtype=x.dtype) if gy is None else gy.copy()
-        if gh_n is not None:
-            g_out[last] += gh_n
-        g_c = xp.zeros((N, H), dtype=x.dtype)
-        if gc_n is not None:
-            g_c[last] = gc_n
-        da = xp.empty_like(acts)
-        dh = xp.zeros((B, H), dtype=x.dtype)
-        dc = xp.zeros((B, H), dtype=x.dtype)
+        o_dtanh *= o
         for t in range(len(sizes) - 1, -1, -1):
             r, n = starts[t], sizes[t]
-            a = acts[r : r + n]
-            # the gates, the previous cell and tanh(c_t) at this step (a student's step uses o too)
-            i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]  # noqa: F841
-            c_prev = cs[starts[t - 1] : starts[t - 1] + n] if t else self.c0[:n]
-            tc = tanh_cs[r : r + n]
-            # BEGIN SOLUTION task=lstm
-            dh_t = dh[:n] + g_out[r : r + n]
-            dc_t = dh_t * o_dtanh[r : r + n]  # dc_t += dh_t * o * (1 - tanh(c_t)^2)
-            dc_t += dc[:n]
-            dc_t += g_c[r : r + n]
-            d = da[r : r + n]  # what reaches each gate's value, then through its nonlinearity:
-            xp.multiply(dc_t, g, out=d[:, :H])  # i's: dc_t * g * i (1 - i)
-            xp.multiply(dc_t, c_prev, out=d[:, H : 2 * H])  # f's: dc_t * c_prev * f (1 - f)
-            xp.multiply(dc_t, i, out=d[:, 2 * H : 3 * H])  # g's: dc_t * i * (1 - g^2)
-            xp.multiply(dh_t, tc, out=d[:, 3 * H :])  # o's: dh_t * tanh(c_t) * o (1 - o)
-            d *= deriv[r : r + n]
-            xp.matmul(d, w_hh, out=dh[:n])
-            xp.multiply(dc_t, f, out=dc[:n])
-            # END SOLUTION
+            dh_t, dc_t = dh[:n], dc[:n]  # what reaches h_t and c_t from step t + 1 (or from h_n, c_n)
+            if gy is not None:
+                dh_t += gy[r : r + n]  # ... and from the output at step t
+            dc_t += dh_t * o_dtanh[r : r + n]
+            d = da[r : r + n].reshape(n, 4, H)
+            d[:, :3] *= dc_t[:, None, :]  # i, f and g act through c_t
+            d[:, 3] *= dh_t  # o through h_t
+            xp.matmul(da[r : r + n], w_hh, out=dh[:n])  # dh_{t-1}
+            dc_t *= f[r : r + n]  # dc_{t-1}
+        # END SOLUTION
         gx = da @ self.w_ih if self.needs_grad(0) else None
         g_w_ih = da.T @ x if self.needs_grad(3) else None
-        g_w_hh = None
-        if self.needs_grad(4):
-            n0 = sizes[0]
-            g_w_hh = da[:n0].T @ self.h0[:n0]
-            if len(sizes) > 1:  # step t >= 1 read h from step t - 1's first batch_sizes[t] rows
-                prev = xp.concatenate(
-                    [xp.arange(starts[t - 1], starts[t - 1] + sizes[t]) for t in range(1, len(sizes))]
-                )
-                g_w_hh += da[n0:].T @ y[prev]
+        g_w_hh = da.T @ h_prev if self.needs_grad(4) else None
         grads = (gx, dh, dc, g_w_ih, g_w_hh)
         if len(self.inputs) == 5:  # type: ignore[arg-type]
             return grads
