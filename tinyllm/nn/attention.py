@@ -104,7 +104,7 @@ class MultiheadSelfAttention(Module):
         H, D = self.num_heads, C // self.num_heads
         qkv = F.linear(x, self.in_proj_weight, self.in_proj_bias)  # (B, T, 3C)
         qkv = qkv.reshape(B, T, 3, H, D).permute(2, 0, 3, 1, 4)  # (3, B, H, T, D)
-        q, k, v = qkv[0], qkv[1], qkv[2]
+        q, k, v = qkv.unbind(0)  # one node: its backward writes the three gradients into one array
         if kv_cache is None:
             mask = self._mask(key_padding_mask, B, T, x)
         else:

@@ -260,7 +260,7 @@ class Unbind(Function):
     def backward(self, *gys: Any) -> Any:
         used = next(g for g in gys if g is not None)
         xp = get_array_module(used)
-        gx = xp.zeros(self.shape, dtype=used.dtype)
+        gx = (xp.empty if all(g is not None for g in gys) else xp.zeros)(self.shape, dtype=used.dtype)
         rows = xp.moveaxis(gx, self.axis, 0)  # a view: writing a row writes gx
         for i, g in enumerate(gys):
             if g is not None:
