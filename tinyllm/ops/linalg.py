@@ -99,10 +99,11 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         )
     if bias is not None and bias.shape != (weight.shape[0],):
         raise ValueError(f"linear: bias of shape {bias.shape} should have shape ({weight.shape[0]},)")
-    x, weight = promote(x, weight)
+    if x.dtype != weight.dtype:
+        x, weight = promote(x, weight)
     if bias is None:
         return Linear.apply(x, weight)
-    return Linear.apply(x, weight, bias.to(weight.dtype))
+    return Linear.apply(x, weight, bias if bias.dtype == weight.dtype else bias.to(weight.dtype))
 
 
 # ----------------------------------------------------------------------------- the strict products

@@ -68,8 +68,12 @@ class Mean(Function):
         return total / x.dtype.type(self.n)
 
     def backward(self, gy: Any) -> Any:
-        g = restore_axes(gy, self.axes, len(self.shape), self.keepdim) / self.n
-        return get_array_module(gy).broadcast_to(g, self.shape)
+        xp = get_array_module(gy)
+        if gy.ndim == 0:  # the mean of everything (a loss): one number to spread, faster than broadcast_to
+            g = xp.empty(self.shape, dtype=gy.dtype)
+            g[...] = gy / self.n
+            return g
+        return xp.broadcast_to(restore_axes(gy, self.axes, len(self.shape), self.keepdim) / self.n, self.shape)
 
 
 def mean(x: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
