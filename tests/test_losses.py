@@ -280,12 +280,13 @@ def test_nll_loss_target_out_of_range_raises_index_error(bad: int) -> None:
 # ----------------------------------------------------------------------------- mse_loss
 
 
+@pytest.mark.parametrize("fused", [True, False], ids=["fused", "composed"])
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-def test_mse_loss_and_module_match_torch_with_gradients_for_both_arguments(torch, reduction: str) -> None:
+def test_mse_loss_and_module_match_torch_with_gradients_for_both_arguments(torch, reduction: str, fused: bool) -> None:
     rng = np.random.default_rng(12)
     x, y = rng.standard_normal((3, 5)), rng.standard_normal((3, 5))
     xt, yt = tl.tensor(x, requires_grad=True), tl.tensor(y, requires_grad=True)
-    loss = F.mse_loss(xt, yt, reduction=reduction)
+    loss = F.mse_loss(xt, yt, reduction=reduction, fused=fused)
     _backward(loss)
     t_x, t_y = torch.tensor(x, requires_grad=True), torch.tensor(y, requires_grad=True)
     t_loss = torch.nn.functional.mse_loss(t_x, t_y, reduction=reduction)
@@ -293,9 +294,46 @@ def test_mse_loss_and_module_match_torch_with_gradients_for_both_arguments(torch
     np.testing.assert_allclose(loss.detach().numpy(), t_loss.detach().numpy(), rtol=0, atol=ATOL)
     np.testing.assert_allclose(xt.grad.numpy(), t_x.grad.numpy(), rtol=0, atol=ATOL)
     np.testing.assert_allclose(yt.grad.numpy(), t_y.grad.numpy(), rtol=0, atol=ATOL)
-    module = nn.MSELoss(reduction)(tl.tensor(x), y)  # a NumPy target works too
+    module = nn.MSELoss(reduction, fused=fused)(tl.tensor(x), y)  # a NumPy target works too
     t_module = torch.nn.MSELoss(reduction=reduction)(t_x, t_y)
     np.testing.assert_allclose(module.numpy(), t_module.detach().numpy(), rtol=0, atol=ATOL)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("target_grad", [True, False], ids=["target-grad", "target-fixed"])
+def test_mse_loss_fused_equals_composed_on_values_and_both_gradients(reduction: str, target_grad: bool) -> None:
+    rng = np.random.default_rng(13)
+    x, y = rng.standard_normal((4, 3, 2)), rng.standard_normal((4, 3, 2))
+    results = []
+    for fused in (True, False):
+        xt, yt = tl.tensor(x, requires_grad=True), tl.tensor(y, requires_grad=target_grad)
+        loss = F.mse_loss(xt, yt, reduction=reduction, fused=fused)
+        _backward(loss)
+        results.append((loss.detach().numpy(), xt.grad.numpy(), None if yt.grad is None else yt.grad.numpy()))
+    (loss_f, gx_f, gy_f), (loss_c, gx_c, gy_c) = results
+    np.testing.assert_allclose(loss_f, loss_c, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(gx_f, gx_c, rtol=0, atol=1e-14)
+    if target_grad:
+        np.testing.assert_allclose(gy_f, gy_c, rtol=0, atol=1e-14)
+        np.testing.assert_allclose(gy_f, -gx_f, rtol=0, atol=0)
+    else:
+        assert gy_f is None and gy_c is None
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_fused_mse_loss_passes_gradcheck_for_both_arguments(reduction: str, device: str) -> None:
+    rng = np.random.default_rng(14)
+    x, y = (tl.tensor(rng.standard_normal((3, 4)), requires_grad=True, device=device) for _ in range(2))
+    report = tl.gradcheck(lambda a, b: F.mse_loss(a, b, reduction=reduction), [x, y], atol=1e-8, rtol=1e-6)
+    assert report.passed
+
+
+@pytest.mark.parametrize("fused", [True, False], ids=["fused", "composed"])
+def test_mse_loss_refuses_integer_tensors_and_promotes_an_integer_target(fused: bool) -> None:
+    with pytest.raises(TypeError, match="mse_loss: needs a floating-point tensor"):
+        F.mse_loss(tl.tensor([1, 2]), tl.tensor([0, 2]), reduction="sum", fused=fused)
+    loss = F.mse_loss(tl.tensor([1.5, 2.0]), tl.tensor([1, 2]), fused=fused)
+    assert loss.dtype == tl.float32 and loss.item() == pytest.approx(0.125)
 
 
 def test_mse_loss_shape_mismatch_raises() -> None:

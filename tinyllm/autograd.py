@@ -281,7 +281,7 @@ def backward(root: Tensor, grad: Tensor | Any | None = None, retain_graph: bool 
                 f"tensor has shape {root.shape}; reduce it first (e.g. .sum()) or pass "
                 f"grad= with shape {root.shape}"
             )
-        grad = backend.get_array_module(root.data).ones_like(root.data)
+        grad = backend.get_array_module(root.data).ones(root.shape, dtype=root.dtype)
     else:
         grad = grad.data if isinstance(grad, Tensor) else grad
         if not hasattr(grad, "shape") or grad.shape != root.shape:

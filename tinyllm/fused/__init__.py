@@ -13,5 +13,6 @@ from tinyllm.fused.attention import Attention
 from tinyllm.fused.cross_entropy import SoftmaxCrossEntropy
 from tinyllm.fused.layer_norm import LayerNorm
 from tinyllm.fused.lstm import LSTMLayer
+from tinyllm.fused.mse import SquaredError
 
-__all__ = ["Attention", "LSTMLayer", "LayerNorm", "SoftmaxCrossEntropy"]
+__all__ = ["Attention", "LSTMLayer", "LayerNorm", "SoftmaxCrossEntropy", "SquaredError"]

@@ -35,12 +35,14 @@ class NLLLoss(Module):
 
 
 class MSELoss(Module):
-    def __init__(self, reduction: str = "mean") -> None:
+    """:func:`F.mse_loss` with its options fixed at construction."""
+
+    def __init__(self, reduction: str = "mean", fused: bool = True) -> None:
         super().__init__()
-        self.reduction = reduction
+        self.reduction, self.fused = reduction, fused
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
-        return F.mse_loss(input, target, self.reduction)
+        return F.mse_loss(input, target, self.reduction, fused=self.fused)
 
 
 class BCEWithLogitsLoss(Module):

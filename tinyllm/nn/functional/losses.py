@@ -11,8 +11,8 @@ import numpy
 
 from tinyllm import backend, ops
 from tinyllm.autograd import Function
-from tinyllm.fused import SoftmaxCrossEntropy
-from tinyllm.ops.arguments import require_floating
+from tinyllm.fused import SoftmaxCrossEntropy, SquaredError
+from tinyllm.ops.arguments import operands, require_floating
 from tinyllm.tensor import Tensor, from_array
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -160,13 +160,20 @@ def nll_loss(
     return _weighted_mean(losses, w_target.sum()) if reduction == "mean" else losses.sum()
 
 
-def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
-    """Mean squared error: mean of (input - target)^2."""
+def mse_loss(input: Tensor, target: Any, reduction: str = "mean", fused: bool = True) -> Tensor:
+    """Mean squared error: mean of (input - target)^2 (or their sum, or each, by ``reduction``).
+
+    ``fused=False`` computes it from primitive ops (subtract, multiply, mean).
+    """
     _check_reduction(reduction, "mse_loss")
     target = target if isinstance(target, Tensor) else from_array(target)
     if input.shape != target.shape:
         raise ValueError(f"mse_loss: input shape {input.shape} and target shape {target.shape} differ")
-    d = input - target
+    x, t = operands(input, target, "mse_loss")
+    require_floating(x, "mse_loss")
+    if fused:
+        return SquaredError.apply(x, t, reduction=reduction)
+    d = x - t
     return _reduce(d * d, reduction)
 
 
