@@ -39,3 +39,17 @@ def test_gpt_flop_count_matches_a_count_by_layer() -> None:
 def test_unknown_workload_is_named() -> None:
     with pytest.raises(ValueError, match="unknown workload 'nope'"):
         bench.main(["nope"])
+
+
+def test_every_tinyllm_step_waits_for_the_device_before_its_clock_stops(monkeypatch: pytest.MonkeyPatch) -> None:
+    # On a GPU, CuPy queues its kernels and returns: a step that did not synchronize would time
+    # only the queueing. Each tinyllm workload's step must call the sync, as the PyTorch ones do.
+    from tinyllm import bench_gpt
+
+    synced: list[str] = []
+    monkeypatch.setattr(bench, "_sync", synced.append)
+    monkeypatch.setattr(bench_gpt, "_sync", synced.append)
+    for workload in bench.WORKLOADS.values():
+        synced.clear()
+        workload.tinyllm("cpu")()
+        assert synced == ["cpu"], workload.name

@@ -85,12 +85,6 @@ GPT_SHAPE = {"vocab_size": 65, "block_size": 64, "n_layer": 4, "n_head": 4, "n_e
 GPT_BATCH = 12
 
 
-def _gpt_batch(seed: int = 0) -> tuple[numpy.ndarray, numpy.ndarray]:
-    rng = numpy.random.default_rng(seed)
-    data = rng.integers(0, 65, (GPT_BATCH, 65))
-    return data[:, :-1], data[:, 1:]
-
-
 def gpt_flops_per_step() -> float:
     """Multiply-adds x 2 of a GPT training step: 6 N per token for the N weights that multiply
     activations (forward 2N, backward 4N), plus 12 L T C per token for attention scores and
@@ -117,24 +111,15 @@ def lstm_clf_tinyllm(device: str) -> Step:
         opt.zero_grad()
         tl.nn.functional.cross_entropy(model(x, n), y).backward()
         opt.step()
+        _sync(device)
 
     return step
 
 
 def gpt_char_tinyllm(device: str) -> Step:
-    from tinyllm.models import GPT, GPTConfig
+    from tinyllm.bench_gpt import tinyllm_train_step  # it builds on this module's W2 constants
 
-    tl.manual_seed(0)
-    model = GPT(GPTConfig(**GPT_SHAPE, dropout=0.0, bias=True, tie_weights=True)).to(device)
-    opt = tl.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.1)
-    idx, targets = (tl.tensor(a, device=device) for a in _gpt_batch())
-
-    def step() -> None:
-        opt.zero_grad()
-        model(idx, targets)[1].backward()
-        opt.step()
-
-    return step
+    return tinyllm_train_step(GPT_SHAPE, device)
 
 
 def mlp_overhead_tinyllm(device: str) -> Step:
@@ -148,6 +133,7 @@ def mlp_overhead_tinyllm(device: str) -> Step:
         opt.zero_grad()
         tl.nn.functional.mse_loss(model(x), target).backward()
         opt.step()
+        _sync(device)
 
     return step
 
@@ -208,52 +194,9 @@ def lstm_clf_torch(device: str) -> Step:
 
 
 def gpt_char_torch(device: str) -> Step:
-    torch = _torch()
-    nn = torch.nn
-    torch.manual_seed(0)
-    C, H, T = GPT_SHAPE["n_embd"], GPT_SHAPE["n_head"], GPT_SHAPE["block_size"]
+    from tinyllm.bench_gpt import torch_train_step
 
-    class Block(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.ln_1, self.ln_2 = nn.LayerNorm(C), nn.LayerNorm(C)
-            self.qkv, self.proj = nn.Linear(C, 3 * C), nn.Linear(C, C)
-            self.mlp = nn.Sequential(nn.Linear(C, 4 * C), nn.GELU(), nn.Linear(4 * C, C))
-
-        def forward(self, x: Any) -> Any:
-            B, T, _ = x.shape
-            q, k, v = self.qkv(self.ln_1(x)).view(B, T, 3, H, C // H).permute(2, 0, 3, 1, 4)
-            y = nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
-            x = x + self.proj(y.transpose(1, 2).reshape(B, T, C))
-            return x + self.mlp(self.ln_2(x))
-
-    class GPT(nn.Module):  # nanoGPT's layout
-        def __init__(self) -> None:
-            super().__init__()
-            self.wte, self.wpe = nn.Embedding(GPT_SHAPE["vocab_size"], C), nn.Embedding(T, C)
-            self.blocks = nn.ModuleList(Block() for _ in range(GPT_SHAPE["n_layer"]))
-            self.ln_f = nn.LayerNorm(C)
-            self.lm_head = nn.Linear(C, GPT_SHAPE["vocab_size"], bias=False)
-            self.lm_head.weight = self.wte.weight
-
-        def forward(self, idx: Any, targets: Any) -> Any:
-            x = self.wte(idx) + self.wpe(torch.arange(idx.shape[1], device=idx.device))
-            for block in self.blocks:
-                x = block(x)
-            logits = self.lm_head(self.ln_f(x))
-            return nn.functional.cross_entropy(logits.view(-1, logits.shape[-1]), targets.reshape(-1))
-
-    model = GPT().to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.1)
-    idx, targets = (torch.tensor(a, device=device) for a in _gpt_batch())
-
-    def step() -> None:
-        opt.zero_grad()
-        model(idx, targets).backward()
-        opt.step()
-        _torch_sync(device)
-
-    return step
+    return torch_train_step(GPT_SHAPE, device)
 
 
 def mlp_overhead_torch(device: str) -> Step:
@@ -286,6 +229,7 @@ def gemm_torch(device: str) -> Step:
 
 
 def _sync(device: str) -> None:
+    """Wait for the GPU's queued work, so that a step's time is its work's (CuPy runs asynchronously)."""
     if device != "cpu":
         backend.cupy().cuda.Device().synchronize()
 

@@ -28,29 +28,12 @@ import numpy
 
 import tinyllm as tl
 from tinyllm import backend, runtime
-from tinyllm.bench import GPT_BATCH, GPT_SHAPE, Step, header
+from tinyllm.bench import GPT_BATCH, GPT_SHAPE, Step, _sync, _torch, _torch_sync, header
 
 #: W2's model with room for a 12-token prompt and 500 new tokens
 GENERATE_SHAPE = {**GPT_SHAPE, "block_size": 512}
 GENERATE_PROMPT = 12
 QUICK_GENERATE_SHAPE = {"vocab_size": 65, "block_size": 32, "n_layer": 2, "n_head": 2, "n_embd": 32}
-
-
-def _torch() -> Any:
-    import torch  # optional: only the benchmark compares against it
-
-    return torch
-
-
-def _torch_sync(device: str) -> None:
-    if device != "cpu":
-        _torch().cuda.synchronize()
-
-
-def _sync(device: str) -> None:
-    """Wait for the GPU's queued work, so that a step's time is its work's (CuPy runs asynchronously)."""
-    if device != "cpu":
-        backend.cupy().cuda.Device().synchronize()
 
 
 def _data(shape: dict[str, int], batch: int, seed: int = 0) -> tuple[numpy.ndarray, numpy.ndarray]:
