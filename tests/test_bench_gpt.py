@@ -115,3 +115,12 @@ def test_bench_sweep_and_generate_take_no_workloads_and_at_least_one_new_token(
         assert stop.value.code == 2
     err = capsys.readouterr().err
     assert "--sweep and --generate take no workloads" in err and "--new-tokens must be at least 1, not 0" in err
+
+
+def test_sweep_log_axes_get_at_least_three_round_labels_even_within_one_decade() -> None:
+    from tinyllm.bench_sweep import _log_ticks
+
+    assert _log_ticks(60, 1200) == [100, 200, 500, 1000]
+    assert _log_ticks(0.3, 4) == [0.5, 1, 2]
+    assert _log_ticks(1100, 11000) == [2000, 5000, 10000]
+    assert _log_ticks(4200, 9500) == [5000, 6000, 7000, 8000, 9000]  # 1, 2, 5 would label 5,000 alone

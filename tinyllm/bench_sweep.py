@@ -16,6 +16,7 @@ the curves on log axes, to ``figures/bench/cpu/sweep.png`` by default (``cuda`` 
 from __future__ import annotations
 
 import json
+import math
 import sys
 import tempfile
 from dataclasses import asdict, dataclass
@@ -87,7 +88,7 @@ def sweep_table(points: list[Point]) -> str:
 def plot_sweep(points: list[Point], folder: str | Path, title: str) -> Path:
     """Milliseconds per step and tokens/s (log axes), and the ratio tinyllm / PyTorch when PyTorch
     ran, against the context (left) and the width (right)."""
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
     from tinyllm import plot
 
@@ -109,7 +110,7 @@ def plot_sweep(points: list[Point], folder: str | Path, title: str) -> Path:
             if with_torch:
                 ax.plot(x, [getattr(p.result, theirs) for p in row], "o-", color=plot.COLORS["torch"], label="PyTorch")
             ax.set_yscale("log")
-            ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))  # 1, 2, 5 x 10^k, in plain numbers
+            ax.yaxis.set_major_locator(FixedLocator(_log_ticks(*ax.get_ylim())))
             ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 1 else f"{v:g}"))
             ax.yaxis.set_minor_locator(NullLocator())
             ax.set_ylabel(unit)
@@ -130,6 +131,18 @@ def plot_sweep(points: list[Point], folder: str | Path, title: str) -> Path:
     axes[0, 1].set_title("Cost as the width grows")
     fig.suptitle(title)
     return plot.save(fig, folder, "sweep")
+
+
+def _log_ticks(lo: float, hi: float) -> list[float]:
+    """Round numbers between ``lo`` and ``hi`` for a log axis: 1, 2 and 5 x 10^k, or every digit x 10^k
+    when those give fewer than three (an axis spanning less than a decade, where matplotlib's own log
+    locator labels one tick or none)."""
+    decades = range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
+    for digits in ((1, 2, 5), range(1, 10)):
+        ticks = [m * 10.0**k for k in decades for m in digits if lo <= m * 10.0**k <= hi]
+        if len(ticks) >= 3:
+            break
+    return ticks
 
 
 def default_folder(device: str, quick: bool) -> Path:
