@@ -68,6 +68,12 @@ class Linear(Function):
 
     def forward(self, x: Any, w: Any, b: Any = None) -> Any:
         self.x, self.w = x, w
+        if x.ndim == 2:  # (N, in) already
+            self.n = x.shape[0]
+            y = x @ w.T
+            if b is not None:
+                y += b
+            return y
         # one (N, in) @ (in, out) product: a stack of small products, as broadcasting
         # matmul over leading axes would run, is several times slower. N is spelled out:
         # reshape cannot infer -1 when in or out is 0
@@ -92,12 +98,13 @@ class Linear(Function):
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """x @ weight^T + bias: x (..., in), weight (out, in), bias (out,) -> (..., out)."""
-    if weight.ndim != 2 or x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+    x_shape, w_shape = x.data.shape, weight.data.shape
+    if len(w_shape) != 2 or not x_shape or x_shape[-1] != w_shape[1]:
         raise ValueError(
             f"linear: input of shape {x.shape} needs a last dim equal to the weight's in_features, "
             f"but the weight has shape {weight.shape} (out_features, in_features)"
         )
-    if bias is not None and bias.shape != (weight.shape[0],):
+    if bias is not None and bias.data.shape != w_shape[:1]:
         raise ValueError(f"linear: bias of shape {bias.shape} should have shape ({weight.shape[0]},)")
     if x.dtype != weight.dtype:
         x, weight = promote(x, weight)
