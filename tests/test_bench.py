@@ -47,8 +47,8 @@ def test_every_tinyllm_step_waits_for_the_device_before_its_clock_stops(monkeypa
     from tinyllm import bench_gpt
 
     synced: list[str] = []
-    monkeypatch.setattr(bench, "_sync", synced.append)
-    monkeypatch.setattr(bench_gpt, "_sync", synced.append)
+    monkeypatch.setattr(bench, "sync", synced.append)
+    monkeypatch.setattr(bench_gpt, "sync", synced.append)
     for workload in bench.WORKLOADS.values():
         synced.clear()
         workload.tinyllm("cpu")()

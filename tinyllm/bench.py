@@ -111,7 +111,7 @@ def lstm_clf_tinyllm(device: str) -> Step:
         opt.zero_grad()
         tl.nn.functional.cross_entropy(model(x, n), y).backward()
         opt.step()
-        _sync(device)
+        sync(device)
 
     return step
 
@@ -133,7 +133,7 @@ def mlp_overhead_tinyllm(device: str) -> Step:
         opt.zero_grad()
         tl.nn.functional.mse_loss(model(x), target).backward()
         opt.step()
-        _sync(device)
+        sync(device)
 
     return step
 
@@ -145,7 +145,7 @@ def gemm_tinyllm(device: str) -> Step:
 
     def step() -> None:
         a @ b
-        _sync(device)
+        sync(device)
 
     return step
 
@@ -153,14 +153,14 @@ def gemm_tinyllm(device: str) -> Step:
 # ----------------------------------------------------------------------------- PyTorch steps
 
 
-def _torch() -> Any:
+def import_torch() -> Any:
     import torch  # optional: only the benchmark compares against it
 
     return torch
 
 
 def lstm_clf_torch(device: str) -> Step:
-    torch = _torch()
+    torch = import_torch()
     nn = torch.nn
     torch.manual_seed(0)
 
@@ -188,7 +188,7 @@ def lstm_clf_torch(device: str) -> Step:
         opt.zero_grad()
         nn.functional.cross_entropy(model(x, n), y).backward()
         opt.step()
-        _torch_sync(device)
+        torch_sync(device)
 
     return step
 
@@ -200,7 +200,7 @@ def gpt_char_torch(device: str) -> Step:
 
 
 def mlp_overhead_torch(device: str) -> Step:
-    torch = _torch()
+    torch = import_torch()
     torch.manual_seed(0)
     nn = torch.nn
     model = nn.Sequential(nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 4)).to(device)
@@ -211,32 +211,32 @@ def mlp_overhead_torch(device: str) -> Step:
         opt.zero_grad()
         nn.functional.mse_loss(model(x), target).backward()
         opt.step()
-        _torch_sync(device)
+        torch_sync(device)
 
     return step
 
 
 def gemm_torch(device: str) -> Step:
-    torch = _torch()
+    torch = import_torch()
     rng = numpy.random.default_rng(0)
     a, b = (torch.tensor(rng.standard_normal((1024, 1024), dtype=numpy.float32), device=device) for _ in range(2))
 
     def step() -> None:
         torch.mm(a, b)
-        _torch_sync(device)
+        torch_sync(device)
 
     return step
 
 
-def _sync(device: str) -> None:
+def sync(device: str) -> None:
     """Wait for the GPU's queued work, so that a step's time is its work's (CuPy runs asynchronously)."""
     if device != "cpu":
         backend.cupy().cuda.Device().synchronize()
 
 
-def _torch_sync(device: str) -> None:
+def torch_sync(device: str) -> None:
     if device != "cpu":
-        _torch().cuda.synchronize()
+        import_torch().cuda.synchronize()
 
 
 WORKLOADS: dict[str, Workload] = {
@@ -329,7 +329,7 @@ def measure_peak_mb(name: str, framework: str, device: str, steps: int = 3) -> f
         for _ in range(steps):
             step()
         return (pool.total_bytes() - before) / 2**20
-    torch = _torch()
+    torch = import_torch()
     torch.cuda.reset_peak_memory_stats()
     before = torch.cuda.memory_allocated()
     for _ in range(steps):
@@ -414,6 +414,6 @@ def header(device: str) -> str:
 
 def _torch_version() -> str | None:
     try:
-        return str(_torch().__version__)
+        return str(import_torch().__version__)
     except ImportError:
         return None

@@ -28,7 +28,7 @@ import numpy
 
 import tinyllm as tl
 from tinyllm import backend, runtime
-from tinyllm.bench import GPT_BATCH, GPT_SHAPE, Step, _sync, _torch, _torch_sync, header
+from tinyllm.bench import GPT_BATCH, GPT_SHAPE, Step, header, import_torch, sync, torch_sync
 
 #: W2's model with room for a 12-token prompt and 500 new tokens
 GENERATE_SHAPE = {**GPT_SHAPE, "block_size": 512}
@@ -59,14 +59,14 @@ def tinyllm_train_step(shape: dict[str, int], device: str, batch: int = GPT_BATC
         opt.zero_grad()
         model(idx, targets)[1].backward()
         opt.step()
-        _sync(device)
+        sync(device)
 
     return step
 
 
 def torch_gpt(shape: dict[str, int], device: str = "cpu") -> Any:
     """The PyTorch twin of :class:`tinyllm.models.GPT` (see the module's docstring), initialized as GPT-2."""
-    torch = _torch()
+    torch = import_torch()
     nn, F = torch.nn, torch.nn.functional
     V, T, L, H, C = (shape[k] for k in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"))
 
@@ -166,7 +166,7 @@ def torch_gpt(shape: dict[str, int], device: str = "cpu") -> Any:
 
 def torch_train_step(shape: dict[str, int], device: str, batch: int = GPT_BATCH) -> Step:
     """The same step as :func:`tinyllm_train_step`, in PyTorch."""
-    torch = _torch()
+    torch = import_torch()
     model = torch_gpt(shape, device)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.1)
     idx, targets = (torch.tensor(a, device=device) for a in _data(shape, batch))
@@ -175,7 +175,7 @@ def torch_train_step(shape: dict[str, int], device: str, batch: int = GPT_BATCH)
         opt.zero_grad()
         model(idx, targets).backward()
         opt.step()
-        _torch_sync(device)
+        torch_sync(device)
 
     return step
 
@@ -208,7 +208,7 @@ def _samplers(shape: dict[str, int], device: str) -> dict[str, Any]:
 
     samplers = {"tinyllm": ours}
     try:
-        torch = _torch()
+        torch = import_torch()
     except ImportError:
         return samplers
     twin, t_idx = torch_gpt(shape, device).eval(), torch.tensor(prompt, device=device)
@@ -216,7 +216,7 @@ def _samplers(shape: dict[str, int], device: str) -> dict[str, Any]:
     def theirs(new: int, use_cache: bool) -> numpy.ndarray:
         gen = torch.Generator(device).manual_seed(1)
         out = twin.generate(t_idx, new, generator=gen, use_cache=use_cache)
-        _torch_sync(device)
+        torch_sync(device)
         return out.cpu().numpy()
 
     samplers["torch"] = theirs
@@ -227,7 +227,7 @@ def _samplers(shape: dict[str, int], device: str) -> dict[str, Any]:
 def cpu_threads(n: int | None) -> Iterator[None]:
     """NumPy's BLAS and PyTorch on ``n`` CPU threads each for a ``with`` block, then as before (None: unchanged)."""
     try:
-        torch = _torch() if n else None
+        torch = import_torch() if n else None
     except ImportError:
         torch = None
     before = (runtime.get_num_threads(), torch.get_num_threads() if torch is not None else 0)
