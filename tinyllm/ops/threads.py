@@ -10,10 +10,10 @@ number of threads; a sum over rows adds the ranges' partial sums, in order.
 It is off until ``set_num_threads(n)`` turns it on: NumPy's BLAS keeps threads of its
 own, which wait for work by spinning on the cores after each matrix product, and two
 pools on the same cores slow each other down. On a quiet 2-core machine, a small GPT's
-training step (``tinyllm bench``'s W2) took 68.5 ms with BLAS on two threads and this pool
-off (the default), 88.2 ms with both on two, 81.0 ms with both on one, and 99.2 ms with
-BLAS on one and this pool on two: waking Python threads costs more than the split saves
-at these sizes. It may pay on machines with more cores and larger arrays; measure first.
+training step (``tinyllm bench``'s W2, medians of five alternating rounds) took 76.7 ms
+with BLAS on two threads and this pool off (the default), 88.2 ms with both on two, 96.2 ms
+with both on one, and 126.1 ms with BLAS on one and this pool on two: waking Python threads
+costs more than the split saves at these sizes. It may pay on machines with more cores and larger arrays; measure first.
 GPU arrays never split: their kernels are parallel already.
 """
 
