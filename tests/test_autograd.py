@@ -573,6 +573,18 @@ def test_backward_after_a_detached_alias_was_modified_in_place_raises() -> None:
         y.backward()
 
 
+def test_backward_after_a_slice_from_unbind_was_modified_in_place_raises() -> None:
+    # each slice unbind returns is a view: writing it changes the tensor a graph saved
+    x = tl.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    base = x * 1
+    first, _ = base.unbind(0)
+    z = (base * base).sum()  # saves base
+    with tl.no_grad():
+        first.add_(5.0)
+    with pytest.raises(RuntimeError, match="Mul.*modified in place"):
+        z.backward()
+
+
 def test_backward_after_a_view_was_modified_in_place_raises() -> None:
     w = tl.tensor([1.0, 2.0], requires_grad=True)
     y = (w * w).sum()

@@ -147,8 +147,8 @@ class Function:
     retained: dict[int, Any] | None = None
     n_outputs: int = 1
     released: bool = False
-    #: True for ops whose output is a view of input 0's memory (reshape, permute, ...):
-    #: the two then share one version counter, so an in-place change through either shows.
+    #: True for ops whose outputs are views of input 0's memory (reshape, permute, unbind, ...):
+    #: they then share one version counter, so an in-place change through any of them shows.
     shares_memory: bool = False
 
     def forward(self, *arrays: Any, **params: Any) -> Any:
@@ -167,7 +167,8 @@ class Function:
         many = type(result) is tuple
         outs = tuple([from_array(r) for r in result]) if many else (from_array(result),)
         if cls.shares_memory:
-            outs[0]._vc = inputs[0]._vc
+            for out in outs:  # views of input 0 (unbind gives several): one version counter for all
+                out._vc = inputs[0]._vc
         if _grad_enabled:
             for t in inputs:
                 if t._requires_grad:

@@ -253,6 +253,8 @@ class Unbind(Function):
     """ys = the slices of x along ``axis``, one tensor each;  dx = the slices' gradients stacked
     (zeros for a slice that was not used)."""
 
+    shares_memory = True  # each slice is a view of x: writing one changes x
+
     def forward(self, x: Any, axis: int) -> tuple[Any, ...]:
         self.shape, self.axis = x.shape, axis
         return tuple(get_array_module(x).moveaxis(x, axis, 0))
