@@ -189,7 +189,7 @@ class Function:
 
     def needs_grad(self, i: int) -> bool:
         """Whether input ``i`` wants a gradient (lets backward skip needless work)."""
-        return self.inputs[i].requires_grad  # type: ignore[index]
+        return self.inputs[i]._requires_grad  # type: ignore[index]
 
     def release(self) -> None:
         """Drop the saved arrays and the links to the inputs, once backward is done with them."""
@@ -348,7 +348,7 @@ def _accumulate_grad(t: Tensor, g: Any, handed_out: set[int]) -> None:
     if t.grad is not None:
         t.grad.data = as_array(t.grad.data + g)
         return
-    if id(g) in handed_out or not g.flags.owndata:
+    if id(g) in handed_out or g.base is not None:  # handed out already, or a view of another array
         g = g.copy()
     handed_out.add(id(g))
     t.grad = from_array(g)

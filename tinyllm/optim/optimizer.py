@@ -112,22 +112,24 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        for tracer in self._tracers:
+        tracers = self._tracers
+        for tracer in tracers:
             tracer.begin_step()
         with no_grad():
             for group in self.param_groups:
+                l1 = group.get("l1", 0.0)
                 for p in group["params"]:
                     if p.grad is None:
                         continue
                     state = self.state.setdefault(p, {})
                     delta, record = self.update(p.data, p.grad.data, group, state)
                     p.add_(delta)  # in place: bumps p's version, so a graph that saved p refuses backward
-                    if group.get("l1", 0.0):
+                    if l1:
                         # the proximal step, kept as its own change so a trace can replay it
-                        delta_l1 = soft_threshold(p.data, group["lr"] * group["l1"]) - p.data
+                        delta_l1 = soft_threshold(p.data, group["lr"] * l1) - p.data
                         p.add_(delta_l1)
                         record["delta_l1"] = delta_l1
-                    for tracer in self._tracers:
+                    for tracer in tracers:
                         tracer.record(self, p, {"lr": group["lr"], **record, "delta": delta})
         return loss
 
