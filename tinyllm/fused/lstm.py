@@ -109,9 +109,10 @@ class LSTMLayer(Function):
         for t in range(1, len(sizes)):
             p, r, n = starts[t - 1], starts[t], sizes[t]
             h_prev[r : r + n], c_prev[r : r + n] = y[p : p + n], cs[p : p + n]
-        # The walk fills da (N, 4H) with each step's pre-activation gradients (order i, f, g, o)
-        # and leaves in dh, dc (B, H) the gradients of h0 and c0. A sequence's rows of dh and dc
-        # are first used when the walk reaches its last step, so they start as h_n's and c_n's.
+        # The reverse walk below makes da (N, 4H), every step's pre-activation gradients (order
+        # i, f, g, o), and leaves in dh, dc (B, H) the gradients of h0 and c0. A sequence's rows
+        # of dh and dc are first used when the walk reaches its last step, so they start as
+        # the gradients of h_n and c_n.
         dh = xp.zeros((B, H), dtype=x.dtype) if gh_n is None else gh_n.copy()
         dc = xp.zeros((B, H), dtype=x.dtype) if gc_n is None else gc_n.copy()
         # BEGIN SOLUTION task=lstm
