@@ -178,8 +178,8 @@ class Function:
                         out.output_nr = i
                     fn.inputs = inputs
                     fn.versions = tuple([i._vc[0] for i in inputs])
-                    # fresh outputs start at version 0; a view carries its input's counter
-                    fn.out_versions = tuple([o._vc[0] for o in outs]) if cls.shares_memory else (0,) * len(outs)
+                    # fresh outputs start at version 0; views carry input 0's counter
+                    fn.out_versions = (fn.versions[0] if cls.shares_memory else 0,) * len(outs)
                     fn.n_outputs = len(outs)
                     break
         return outs if many else outs[0]

@@ -95,7 +95,7 @@ class LSTMLayer(Function):
         last = xp.asarray(last_rows, dtype=xp.int64)  # int if B = 0
         self.x, self.h0, self.c0, self.w_ih, self.w_hh = x, h0, c0, w_ih, w_hh
         self.acts, self.cs, self.tanh_cs, self.y = acts, cs, tanh_cs, y
-        self.sizes, self.starts, self.last = sizes, starts, last
+        self.sizes, self.starts = sizes, starts
         return y, y[last], cs[last]
 
     def backward(self, gy: Any, gh_n: Any, gc_n: Any) -> tuple[Any, ...]:

@@ -51,6 +51,8 @@ def require_floating(x: Tensor, op: str) -> None:
 def promote(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
     """A floating tensor meeting an integer or bool one keeps its dtype (PyTorch's rule;
     NumPy would widen float32 with int64 to float64)."""
+    if a.dtype == b.dtype:  # the common case: nothing to convert
+        return a, b
     if backend.is_floating(a.dtype) and not backend.is_floating(b.dtype):
         return a, to_dtype(b, a.dtype)
     if backend.is_floating(b.dtype) and not backend.is_floating(a.dtype):

@@ -9,6 +9,7 @@ from typing import Any
 from tinyllm.autograd import Function
 from tinyllm.backend import get_array_module
 from tinyllm.ops.arguments import operands, promote
+from tinyllm.ops.copy import to_dtype
 from tinyllm.ops.elementwise import unbroadcast
 from tinyllm.tensor import Tensor
 
@@ -106,11 +107,10 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         )
     if bias is not None and bias.data.shape != w_shape[:1]:
         raise ValueError(f"linear: bias of shape {bias.shape} should have shape ({weight.shape[0]},)")
-    if x.dtype != weight.dtype:
-        x, weight = promote(x, weight)
+    x, weight = promote(x, weight)
     if bias is None:
         return Linear.apply(x, weight)
-    return Linear.apply(x, weight, bias if bias.dtype == weight.dtype else bias.to(weight.dtype))
+    return Linear.apply(x, weight, to_dtype(bias, weight.dtype))
 
 
 # ----------------------------------------------------------------------------- the strict products
