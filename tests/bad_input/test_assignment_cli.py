@@ -13,7 +13,7 @@ import pytest
 import tinyllm as tl
 from tinyllm.cli import main
 
-from .test_cli import _fails_with_one_line
+from .test_cli import _fails_with_one_line, _usage_error
 
 ROOT = str(Path(tl.__file__).resolve().parent.parent)
 
@@ -37,10 +37,7 @@ ASSIGNMENT_USAGE_ERRORS = [  # `tinyllm assignment` refuses these arguments: exi
 
 @pytest.mark.parametrize(("argv", "match"), ASSIGNMENT_USAGE_ERRORS)
 def test_assignment_usage_errors_exit_2_and_name_the_argument(capsys, argv, match):
-    with pytest.raises(SystemExit) as info:
-        main(argv)
-    assert info.value.code == 2
-    assert re.search(match, capsys.readouterr().err)
+    _usage_error(capsys, argv, match)
 
 
 def test_grading_a_folder_without_tinyllm_fails_with_one_line(capsys):

@@ -34,12 +34,17 @@ USAGE_ERRORS = [  # argparse refuses these: exit code 2, the argument named on s
 ]
 
 
-@pytest.mark.parametrize(("argv", "match"), USAGE_ERRORS)
-def test_cli_usage_errors_exit_2_and_name_the_argument(capsys, argv, match):
+def _usage_error(capsys, argv, match) -> None:
+    """A usage error: argparse exits with status 2 and a message matching ``match`` on stderr."""
     with pytest.raises(SystemExit) as info:
         main(argv)
     assert info.value.code == 2
     assert re.search(match, capsys.readouterr().err)
+
+
+@pytest.mark.parametrize(("argv", "match"), USAGE_ERRORS)
+def test_cli_usage_errors_exit_2_and_name_the_argument(capsys, argv, match):
+    _usage_error(capsys, argv, match)
 
 
 NAMED_EXITS = [  # usage errors the command finds before running anything: exit 2, the message on stderr
