@@ -8,7 +8,7 @@ import pytest
 
 import tinyllm as tl
 from parity import close, normal, tl_weighted_sum, torch_weighted_sum
-from tinyllm.fused.attention import Attention, causal_block_rows
+from tinyllm.fused.attention import Attention, causal_block_rows, unshifted_limit
 
 F = tl.nn.functional
 
@@ -90,3 +90,54 @@ def test_causal_and_a_mask_together_combine_in_the_fused_op() -> None:
     merged = Attention.apply(q, k, v, scale=0.5, mask=allowed & np.tri(L, dtype=bool))
     for a, b in zip(both, merged):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=0, atol=1e-12)
+
+
+# ----------------------------------------------------------------------------- softmax without the max shift
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("S", [1, 64, 4096])
+def test_unshifted_limit_keeps_exp_and_row_sums_in_range_and_is_near_the_edge(dtype: type, S: int) -> None:
+    info, limit = np.finfo(dtype), unshifted_limit(dtype, S)
+    assert S * np.exp(limit) < float(info.max)  # exp of a score and a row sum of S of them stay finite
+    assert np.exp(-limit) > float(info.tiny)  # the largest weight of a row never underflows
+    edge = limit + 2  # and the limit gives away at most a little of the safe range
+    assert np.log(S) + edge >= np.log(float(info.max)) or -edge <= np.log(float(info.tiny))
+
+
+def _scores_as_given(scores: np.ndarray, dtype: type, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The fused op's weights for these scores (Q = scores, K = I, scale 1), and the float64 reference's."""
+    L, S = scores.shape
+    q = tl.tensor(scores.astype(dtype)[None])
+    k = tl.tensor(np.eye(S, dtype=dtype)[None])
+    v = tl.tensor(np.arange(S, dtype=dtype)[None, :, None])
+    _, w = Attention.apply(q, k, v, scale=1.0, mask=mask)
+    s = scores.astype(dtype).astype(np.float64) + (0 if mask is None else np.where(mask, 0, -np.inf))
+    with np.errstate(invalid="ignore"):  # a row masked whole has no reference weights (nan)
+        e = np.exp(s - s.max(axis=-1, keepdims=True))
+        return w.numpy()[0], e / e.sum(axis=-1, keepdims=True)
+
+
+@pytest.mark.parametrize("magnitude", [1.0, 80.0, 83.0, 84.0, 300.0, 3e4])
+def test_fused_softmax_is_exact_on_both_sides_of_the_unshifted_limit(magnitude: float) -> None:
+    """float32, 64 keys: the limit is 83.6; scores up to it skip the row maximum, larger ones take it."""
+    scores = np.random.default_rng(0).uniform(-magnitude, magnitude, (32, 64))
+    w, reference = _scores_as_given(scores, np.float32)
+    assert np.all(np.isfinite(w))
+    np.testing.assert_allclose(w, reference, rtol=1e-5, atol=1e-7)
+
+
+def test_a_row_masked_by_a_large_finite_number_keeps_the_softmax_of_its_scores() -> None:
+    """An additive mask of -1e9 over a whole row shifts all its scores alike: softmax gives that row the
+    weights of its own scores (as PyTorch does), where a row masked by False (-inf) gets weights 0."""
+    scores = np.random.default_rng(1).standard_normal((4, 8))
+    additive = np.zeros((4, 8))
+    additive[2] = -1e9
+    q, k = tl.tensor(scores[None]), tl.tensor(np.eye(8)[None])
+    _, w = Attention.apply(q, k, tl.tensor(np.ones((1, 8, 1))), scale=1.0, mask=additive)
+    e = np.exp(scores[2] - scores[2].max())
+    np.testing.assert_allclose(w.numpy()[0, 2], e / e.sum(), rtol=1e-6)
+    hidden = np.ones((4, 8), dtype=bool)
+    hidden[2] = False
+    w_bool, _ = _scores_as_given(scores, np.float64, hidden)
+    assert np.all(w_bool[2] == 0) and np.allclose(w_bool.sum(axis=-1)[[0, 1, 3]], 1)
