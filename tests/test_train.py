@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import math
@@ -88,6 +89,36 @@ def test_fit_takes_a_loss_function_for_input_target_pairs() -> None:
     assert set(history.evals[-1]) == {"step", "epoch", "val_loss", "time"}  # no accuracy for real targets
     with pytest.raises(ValueError, match="metric 'accuracy' needs predictions, but the step gave logits"):
         evaluate(model, data, metrics=("accuracy",), loss_fn=mse)
+
+
+def _figure_ylabel(history: tl.train.History) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    fig = history.plot()
+    label = fig.axes[0].get_ylabel()
+    matplotlib.pyplot.close(fig)
+    return label
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({}, "cross-entropy (nats)"),
+        ({"loss_fn": tl.nn.functional.mse_loss}, "mean squared error"),
+        ({"loss_fn": tl.nn.MSELoss()}, "mean squared error"),
+        ({"loss_fn": functools.partial(tl.nn.functional.l1_loss, reduction="mean")}, "mean absolute error"),
+        ({"loss_fn": lambda out, y: (out - y).abs().pow(3).mean()}, "loss (<lambda>)"),
+    ],
+)
+def test_the_history_figure_names_the_loss_that_was_minimized(kwargs: dict, name: str) -> None:
+    tl.manual_seed(0)
+    model = tl.nn.Linear(1, 2 if not kwargs else 1)
+    x = tl.tensor(np.linspace(-1, 1, 8, dtype=np.float32).reshape(8, 1))
+    data = [(x, tl.tensor(np.arange(8) % 2))] if not kwargs else [(x, 2 * x)]
+    history = fit(model, tl.optim.SGD(model.parameters(), lr=0.1), data, epochs=2, **kwargs)
+    assert history.loss_name == name
+    assert _figure_ylabel(history) == name
 
 
 def test_fit_drives_a_language_model_with_lm_step() -> None:

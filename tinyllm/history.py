@@ -17,7 +17,8 @@ class History:
 
     ``steps``: dicts with step, epoch, loss (train, mean over the step's batches), lr,
     grad_norm (before clipping), time (seconds since the start). ``evals``: dicts with
-    step, epoch, val_loss, val_<metric>..., time.
+    step, epoch, val_loss, val_<metric>..., time. ``loss_name``: what the loss is (the
+    figure's axis label), set by ``fit`` from its ``loss_fn`` or ``step_fn``.
     """
 
     steps: list[dict[str, float]] = field(default_factory=list)
@@ -26,6 +27,7 @@ class History:
     skipped_steps: list[int] = field(default_factory=list)  # steps not taken: nan or inf (on_nonfinite="skip")
     stopped_early: bool = False
     interrupted: bool = False
+    loss_name: str = "loss"
 
     def series(self, key: str, evals: bool = False) -> numpy.ndarray:
         rows = self.evals if evals else self.steps
@@ -65,7 +67,7 @@ class History:
             ax.plot(self.series("step", True), self.series("val_loss", True), "o-", label="validation loss")
         if self.best_step is not None:
             ax.axvline(self.best_step, color="tab:green", ls=":", label="best (restored)")
-        ax.set_ylabel("cross-entropy (nats)")
+        ax.set_ylabel(self.loss_name)
         ax.set_title("Training history")
         ax.legend()
         ax_lr.set_ylabel("learning rate")

@@ -29,6 +29,7 @@ your own reads (``lm_step`` for GPT). The step functions live in
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import signal
@@ -145,6 +146,7 @@ def fit(
         checkpoint=os.path.join(checkpoint_dir, CHECKPOINT) if checkpoint_dir is not None else None,
     )  # fmt: skip
     state = _resume(run) if resume else _begin(run)
+    state.history.loss_name = loss_name(loss_fn, step_fn)
     total = steps if steps is not None else _epoch_steps(train_loader, accumulate, epochs)
     bar = _progress_bar(total, state.step, progress)
     try:
@@ -164,6 +166,27 @@ def fit(
         model.load_state_dict(state.best_weights)
     _save(run, state)
     return state.history
+
+
+#: the loss functions and steps whose loss has a name to print on an axis
+_LOSS_NAMES = {
+    "cross_entropy": "cross-entropy (nats)", "CrossEntropyLoss": "cross-entropy (nats)",
+    "supervised_step": "cross-entropy (nats)", "lm_step": "cross-entropy (nats)",
+    "classification_step": "cross-entropy (nats)", "nll_loss": "negative log-likelihood (nats)",
+    "NLLLoss": "negative log-likelihood (nats)", "mse_loss": "mean squared error", "MSELoss": "mean squared error",
+    "l1_loss": "mean absolute error", "L1Loss": "mean absolute error",
+}  # fmt: skip
+
+
+def loss_name(loss_fn: LossFn | None, step_fn: StepFn | None) -> str:
+    """What ``fit`` minimizes, in words: cross-entropy by default, else the function's own name."""
+    fn = loss_fn if loss_fn is not None else step_fn
+    if fn is None:
+        return _LOSS_NAMES["cross_entropy"]
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    name = getattr(fn, "__name__", type(fn).__name__)
+    return _LOSS_NAMES.get(name, f"loss ({name})")
 
 
 def _check_objects(optimizer: Any, scheduler: Any, resume: Any, progress: Any, checkpoint_dir: Any) -> None:
