@@ -41,7 +41,8 @@ lm_seeds = seeds[:1] if quick else seeds  # the language models of section 3: --
 # Bayes loss $-(0.9\ln 0.9 + 0.1 \ln 0.1) = 0.325$ nats. "not" is in 15% of the clauses,
 # not the default 30% (section 3 says why). Per seed: 2000 labelled reviews to train on,
 # 1000 for validation, 20,000 *unlabelled* (`--quick`: unlabelled for its first seed only, see
-# section 3). Every classifier is lesson 8's with one LSTM
+# section 3; and fewer steps, a third to a half: every effect points the same way, smaller, and
+# the quick run checks looser bounds). Every classifier is lesson 8's with one LSTM
 # layer (16-number word vectors, 64 hidden units), trained by Adam on batches of 32 for a
 # fixed number of steps, then measured once on the validation set. No choice in the lesson
 # is made on it, but its settings were chosen while writing it, looking at these numbers:
@@ -143,7 +144,7 @@ for name, rows in objectives.items():
 # %%
 fig, axes = plot.figure(ncols=3, width=4.0, height=3.9)
 panels = [("acc", "validation accuracy", "Accuracy: no gain"),
-          ("loss", "validation cross-entropy (nats)", "Validation loss: cut by 40% or more"),
+          ("loss", "validation cross-entropy (nats)", f"Validation loss: cut by {15 if quick else 40}% or more"),
           ("norm", "norm of all weight matrices ||W||", "Weights: only L2 shrinks them")]  # fmt: skip
 for ax, (key, label, title) in zip(axes, panels):
     for k, rows in enumerate(objectives.values()):
@@ -169,7 +170,9 @@ print("saved", plot.save(fig, args.out, "objectives"))
 # validation loss by 40% or more (about half). Neither gives more correct answers: label
 # smoothing leaves the accuracy within the noise, L2 at this strength costs three to four points. A
 # review classified right is right at 99% or at 80% confidence; a second objective buys
-# calibrated probabilities here.
+# calibrated probabilities here. (These are the full run's numbers. `--quick` trains 200 steps
+# instead of 600: the training loss gets below 0.1, the cut is 20-50%, since
+# cross-entropy alone has had less time to grow confident, and L2 has not yet cost accuracy.)
 #
 # ## 2. Several stages
 #
@@ -396,24 +399,32 @@ loss_of = {name: mean_sd(rows, "loss")[0] for name, rows, _ in table}
 norm_of = {name: mean_sd(rows, "norm")[0] for name, rows in objectives.items()}
 noise = np.sqrt(bayes * (1 - bayes) / 1000)  # the standard error of an accuracy on 1000 validation reviews
 train_of = {name: mean_sd(rows, "train")[0] for name, rows in objectives.items()}
-assert train_of["CE"] < 0.02, train_of  # cross-entropy alone memorizes the 200 reviews, flipped labels too
+# `--quick` trains a third of the steps (200 objective steps, 300 LM steps): the same directions, smaller
+# effects. Where the two differ, the quick bound holds for every seed we tried (0-8); the full one for 0-2.
+assert train_of["CE"] < (0.1 if quick else 0.02), train_of  # CE alone memorizes the 200 reviews, flipped labels too
 for name in ["1. CE + L2", "1. CE + label smoothing", "1. CE + L2 + smoothing"]:
-    assert loss_of[name] < 0.6 * loss_of["1. CE"], ("the extra term cuts the loss by 40% or more", name, loss_of)
+    cut = 0.85 if quick else 0.6  # quick: 19-51% less; full: 40% or more
+    assert loss_of[name] < cut * loss_of["1. CE"], ("the extra term cuts the loss", name, loss_of)
     assert acc_of[name] < acc_of["1. CE"] + 2 * noise, ("but does not raise the accuracy", name, acc_of)
 assert abs(acc_of["1. CE + label smoothing"] - acc_of["1. CE"]) < 3 * noise, acc_of  # within noise
-assert noise < acc_of["1. CE"] - acc_of["1. CE + L2"] < 6 * noise, acc_of  # L2 costs a few points (3-4 here)
+if not quick:  # after 200 steps, L2 at this strength has not yet cost accuracy (seeds 3 and 4: it gains a point)
+    assert noise < acc_of["1. CE"] - acc_of["1. CE + L2"] < 6 * noise, acc_of  # L2 costs a few points (3-4 here)
 assert norm_of["CE + L2"] < 0.6 * norm_of["CE"], norm_of  # L2 shrinks the weights,
 assert norm_of["CE + label smoothing"] > 0.8 * norm_of["CE"], norm_of  # label smoothing does not
 stage_names = [name for name, _, _ in table if name.startswith("2.")]
-assert all(abs(acc_of[name] - rule_accuracy) < 2 * noise for name in stage_names), acc_of  # all at Bayes
+at_bayes = (3 if quick else 2) * noise  # quick, 80 steps: a plan may end 2 noise short (seed 8's warmup → cosine)
+assert all(abs(acc_of[name] - rule_accuracy) < at_bayes for name in stage_names), acc_of  # all at Bayes
 assert max(loss_of[n] for n in stage_names) - min(loss_of[n] for n in stage_names) < 0.03, loss_of
 # the LM learns the grammar first (loss about 1.5 by step 50) while its polarity guess is a coin toss...
 assert all(loss < 1.7 for loss in lm_loss_at_50.values()), lm_loss_at_50
-assert all(abs(pretrained[s][1][1, 1] - 0.5) < 0.1 for s in lm_seeds), {s: pretrained[s][1][:3] for s in lm_seeds}
-assert all(pretrained[s][1][-1, 1] > 0.95 for s in lm_seeds), pretrained  # ...then every LM learns polarity
+toss = 0.15 if quick else 0.1  # quick: 0.48-0.61 at step 50 over seeds 0-8
+assert all(abs(pretrained[s][1][1, 1] - 0.5) < toss for s in lm_seeds), {s: pretrained[s][1][:3] for s in lm_seeds}
+learned = 0.7 if quick else 0.95  # quick: 0.78-1.00 after 300 steps (seeds 0-8); full: above 0.95 after 800
+assert all(pretrained[s][1][-1, 1] > learned for s in lm_seeds), pretrained  # ...then every LM learns polarity
 gain = curves["pretrained"] - curves["scratch"]  # (seeds, sizes), paired: same labels, same head
 few_labels = [k for k, n in enumerate(SIZES) if n <= 50]
-assert all(gain[:, k].mean() > 0.12 and gain[:, k].min() > 0.05 for k in few_labels), gain  # 0.13-0.2, every seed
+pays, every = (0.06, 0.0) if quick else (0.12, 0.05)  # quick, 50 labels: 0.03-0.16 per seed, 0.09+ on average
+assert all(gain[:, k].mean() > pays and gain[:, k].min() > every for k in few_labels), gain  # full: 0.13-0.2
 assert -2 * noise < gain[:, -1].mean() < 0.5 * gain[:, 0].mean(), gain  # with 500 labels: small, and no loss
 if 100 in SIZES:  # with 50 labels the pretrained model beats scratch with twice as many
     assert curves["pretrained"][:, SIZES.index(50)].mean() > curves["scratch"][:, SIZES.index(100)].mean(), curves
