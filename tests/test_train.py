@@ -227,6 +227,39 @@ def test_resuming_an_interrupted_fit_is_bit_identical_to_an_uninterrupted_one(tm
     assert _without_times(resumed.evals) == _without_times(straight.evals)
 
 
+class _CtrlCInsideStep(tl.optim.Adam):
+    """Adam whose update of step ``at`` stops half done, as a second Ctrl-C during it does."""
+
+    def __init__(self, params, at: int, **kwargs) -> None:
+        super().__init__(params, **kwargs)
+        self.at, self.calls = at, 0
+
+    def step(self, closure=None):
+        self.calls += 1
+        if self.calls == self.at:
+            first = self.param_groups[0]["params"][0]
+            first.data[...] += 1.0  # the first tensor updated, the others not: a state no boundary had
+            raise KeyboardInterrupt
+        return super().step(closure)
+
+
+def test_a_second_ctrl_c_inside_an_optimizer_step_saves_nothing_and_the_last_checkpoint_resumes_exactly(
+    tmp_path, capsys
+) -> None:
+    straight_model, straight = _interruptible_run(tmp_path / "straight")
+    model, _ = _model_and_optimizer()
+    broken = _CtrlCInsideStep(model.parameters(), at=8, lr=0.02)
+    sched = tl.optim.lr_scheduler.StepLR(broken, step_size=5, gamma=0.5)
+    history = fit(model, broken, TRAIN, epochs=4, val_loader=VAL, eval_every=3, scheduler=sched, clip_grad_norm=1.0,
+                  accumulate=2, checkpoint_dir=tmp_path / "split")  # fmt: skip
+    assert history.interrupted and len(history.steps) == 7
+    assert "interrupted inside step 8: not saved; the checkpoint on disk is step 6" in capsys.readouterr().err
+    resumed_model, resumed = _interruptible_run(tmp_path / "split", resume=True)  # from step 6, not the torn 8
+    for p, q in zip(straight_model.parameters(), resumed_model.parameters()):
+        assert np.array_equal(p.data, q.data)
+    assert _without_times(resumed.steps) == _without_times(straight.steps)
+
+
 def test_fit_runs_for_a_number_of_steps_on_an_endless_loader() -> None:
     model, opt = _model_and_optimizer()
     history = fit(model, opt, itertools.cycle(TRAIN), steps=9)
