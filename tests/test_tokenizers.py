@@ -272,6 +272,8 @@ def test_bpe_errors_say_what_is_wrong(bpe: BPETokenizer) -> None:
         BPETokenizer.fit([TEXT], vocab_size=100)
     with pytest.raises(ValueError, match=r"'\\ud800' at position 3 is a lone surrogate"):
         bpe.encode("ab \ud800")
+    with pytest.raises(ValueError, match=r"fit: character '\\udc80' at position 1 of text 1 is a lone surrogate"):
+        BPETokenizer.fit(["ab", "x\udc80y"], vocab_size=260)
     with pytest.raises(ValueError, match="id 300 at position 1 is outside the vocabulary 0..299"):
         bpe.decode([0, 300])
     with pytest.raises(ValueError, match=r"merge 1 is \(256, 258\), expected two ids in 0..256"):

@@ -62,6 +62,15 @@ def _check_text(fn: str, text: Any) -> None:
         raise TypeError(f"{fn}: expected a str, got {type(text).__name__}; for many texts use encode_batch")
 
 
+def _check_unicode(fn: str, text: str, which: str = "") -> None:
+    """A ValueError for a lone surrogate (a str that is not Unicode text: it has no UTF-8 bytes)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise ValueError(f"{fn}: character {text[error.start]!r} at position {error.start}{which} is a lone "
+                         "surrogate, which is not Unicode text") from None  # fmt: skip
+
+
 def _check_ids(fn: str, ids: Iterable[int], vocab_size: int) -> list[int]:
     """``ids`` as a list of Python ints in range: a list of ints, or a 1-D integer array or tensor.
     Anything else (bytes, a str, None, floats) is a TypeError that names what it got."""
@@ -395,9 +404,10 @@ class BPETokenizer(BaseTokenizer):
         fn = "BPETokenizer.fit"
         if not isinstance(vocab_size, int) or isinstance(vocab_size, bool) or vocab_size < 256:
             raise ValueError(f"{fn}: vocab_size must be an int >= 256 (the bytes), not {vocab_size!r}")
-        chunk_counts = Counter(
-            chunk for text in _check_texts(fn, texts) for chunk in CHUNK_PATTERN.findall(text)
-        )
+        texts = _check_texts(fn, texts)
+        for i, text in enumerate(texts):
+            _check_unicode(fn, text, f" of text {i}")
+        chunk_counts = Counter(chunk for text in texts for chunk in CHUNK_PATTERN.findall(text))
         words = [list(chunk.encode("utf-8")) for chunk in chunk_counts]
         counts = list(chunk_counts.values())
         # Pair counts are kept up to date instead of recounted: a merge only changes the
@@ -446,15 +456,10 @@ class BPETokenizer(BaseTokenizer):
     def encode(self, text: str) -> list[int]:
         """The token ids of ``text``: each chunk's UTF-8 bytes, merged in the order learned."""
         _check_text("BPETokenizer.encode", text)
+        _check_unicode("BPETokenizer.encode", text)
         ids = []
-        for match in CHUNK_PATTERN.finditer(text):
-            try:
-                chunk = match.group().encode("utf-8")
-            except UnicodeEncodeError as error:
-                position = match.start() + error.start
-                raise ValueError(f"BPETokenizer.encode: character {text[position]!r} at position {position} "
-                                 "is a lone surrogate, which is not Unicode text") from None  # fmt: skip
-            ids += self._encode_chunk(chunk)
+        for chunk in CHUNK_PATTERN.findall(text):
+            ids += self._encode_chunk(chunk.encode("utf-8"))
         return ids
 
     def token_bytes(self, i: int) -> bytes:
