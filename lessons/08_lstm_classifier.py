@@ -381,8 +381,9 @@ print("saved", plot.save(fig, args.out, "not_units"))
 #   of the reviews, the five units with the largest drop keep it on the other half: their
 #   forget gate at "not" is less than half its value at the other words, and a word later it
 #   is back up (more than twice as open) — a reset at exactly one word; the other units' forget
-#   gates drop less than a third as much. Their input gate opens wider at the same word (by
-#   0.2 or more): the unit clears its memory and writes the new fact "negated".
+#   gates drop too, but by a tenth to a half as much, depending on the seed (the effect is
+#   concentrated, not confined). The five units' input gate opens wider at the same word (by
+#   0.2 or more): each clears its memory and writes the new fact "negated".
 # - **"but"** shows no such reset: the share of nearly closed forget gates at "but" is far
 #   below the share at "not". The model does not need to forget the first clause — its
 #   polarity is informative, being the opposite of the answer.
@@ -534,10 +535,11 @@ for k, word in (
     assert closed[k, word] > 2 * closed[k, "all words"], closed
     assert closed[k, "but"] < 0.6 * closed[k, word], closed
 # the "not" units, chosen on half the reviews, on the other half: f at "not" below half of f elsewhere,
-# back up a word later, while the other units barely move
+# back up a word later, while the other units drop less: over seeds 0-10 their drop is 0.24-0.49 of the
+# "not" units' in the full run, 0.10-0.41 in the quick one
 assert f_at_not < 0.5 * f_elsewhere and f_after > 2 * f_at_not, (f_at_not, f_elsewhere, f_after)
 others_drop = held["f_rest"][others].mean() - held["f"][offsets.index(0), others].mean()
-assert others_drop < 0.3 * (f_elsewhere - f_at_not), (others_drop, f_elsewhere, f_at_not)
+assert others_drop < 0.6 * (f_elsewhere - f_at_not), (others_drop, f_elsewhere, f_at_not)
 assert held["i"][offsets.index(0), not_units].mean() > held["i_rest"][not_units].mean() + 0.2, held  # and write
 assert max(bptt_error.values()) < 1e-12, bptt_error
 print(
