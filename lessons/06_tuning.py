@@ -167,8 +167,9 @@ print("saved", plot.save(fig, args.out, "tuning"))
 # ## Conclusion
 #
 # 1. With the same short budget, the best of a handful of random configurations beats the
-#    documented defaults by a wide margin on every seed (at least 0.1 nats): Adam's 1e-3 is
-#    a safe learning rate, not a fast one for this model. But trained three times as long the
+#    documented defaults by a wide margin on every seed (a loss at least a fifth lower; 0.07
+#    to 0.2 nats over the data seeds 0-11 of full runs): Adam's 1e-3 is a safe learning
+#    rate, not a fast one for this model. But trained three times as long the
 #    default closes at least 80% of that gap — here tuning bought speed far more
 #    than a better final model, since both approach the floor that label noise sets. (The
 #    full run's validation set happens to hold 42 flipped labels in 900, 4.7%, so its own
@@ -182,10 +183,11 @@ print("saved", plot.save(fig, args.out, "tuning"))
 # Every winner was chosen on the validation set; only lesson 7 touches the test set, once.
 
 # %%
-assert np.all(default_short - random_best > 0.1), (default_short, random_best)
+assert np.all(random_best < 0.8 * default_short), (default_short, random_best)  # full runs, seeds 0-11: 0.48-0.72
 assert np.all(default_long - random_best < 0.2 * (default_short - random_best)), (default_long, random_best)
 assert np.all(halving_best <= equal_budget_best + 0.005), (halving_best, equal_budget_best)
-if not quick:  # three search seeds: on at least one, random search's full-length draws all miss
+if not quick and args.seed == 0:  # the run the text describes: on its seed 2 random search's draws all miss
+    # (other seeds may draw no such miss: of the full runs with seeds 3-5, 6-8 and 9-11, only the last does)
     assert np.any(halving_best < equal_budget_best - 0.05), (halving_best, equal_budget_best)
 print("lesson 06: random search beats the defaults at equal budget, which longer training mostly recovers; "
       "successive halving is never worse than random search at equal epochs")  # fmt: skip
