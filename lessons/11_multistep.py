@@ -168,8 +168,9 @@ print("saved", plot.save(fig, args.out, "objectives"))
 # often confidently wrong. L2 keeps the weights small; label smoothing keeps predictions
 # away from certainty (without shrinking the weights, mostly word vectors). Each cuts the
 # validation loss by 40% or more (about half). Neither gives more correct answers: label
-# smoothing leaves the accuracy within the noise, L2 at this strength costs three to four points. A
-# review classified right is right at 99% or at 80% confidence; a second objective buys
+# smoothing leaves the accuracy within the noise, L2 at this strength costs three to four
+# points (with seeds 0-2; with seeds 3-5 less than one, within the noise). A review
+# classified right is right at 99% or at 80% confidence; a second objective buys
 # calibrated probabilities here. (These are the full run's numbers. `--quick` trains 200 steps
 # instead of 600: the training loss gets below 0.1, the cut is 20-50%, since
 # cross-entropy alone has had less time to grow confident, and L2 has not yet cost accuracy.)
@@ -352,11 +353,12 @@ print("saved", plot.save(fig, args.out, "pretraining"))
 # %% [markdown]
 # The left panel shows what pretraining buys, and when. First the language model learns the
 # grammar — which word comes where: in 50 steps its loss falls from ln 32 = 3.47 to about
-# 1.5 nats per token (printed above) — while its guess of the polarity after "but" stays a
-# coin toss. Then, within a hundred or two steps, it gets nearly all of them right: it has
-# found that the second clause reverses the first, and how "not" reverses a clause (without
-# that, a quarter of these reviews would be wrong) — the feature the classifier needs. On
-# the right, the pretrained classifier is far ahead with 20 to 100 labels (with 50 it beats
+# 1.5 nats per token (printed above) — while its guess of the polarity after "but" stays
+# near a coin toss (0.48-0.61 over seeds 0-8). Then, within a hundred or two steps, it gets
+# nearly all of them right: it has found that the second clause reverses the first, and how
+# "not" reverses a clause (without that, a quarter of these reviews would be wrong) — the
+# feature the classifier needs. On the right, the pretrained classifier is far ahead with
+# 20 to 100 labels (with 50 it beats
 # scratch with twice as many); with more labels the gap closes, as the labels alone teach
 # the rule. The plateau's length varies with the seed: with the default 30% negations and
 # smaller batches it lasted from 300 to over 3000 steps in trial runs (hence 15% and
@@ -407,17 +409,18 @@ for name in ["1. CE + L2", "1. CE + label smoothing", "1. CE + L2 + smoothing"]:
     assert loss_of[name] < cut * loss_of["1. CE"], ("the extra term cuts the loss", name, loss_of)
     assert acc_of[name] < acc_of["1. CE"] + 2 * noise, ("but does not raise the accuracy", name, acc_of)
 assert abs(acc_of["1. CE + label smoothing"] - acc_of["1. CE"]) < 3 * noise, acc_of  # within noise
-if not quick:  # after 200 steps, L2 at this strength has not yet cost accuracy (seeds 3 and 4: it gains a point)
-    assert noise < acc_of["1. CE"] - acc_of["1. CE + L2"] < 6 * noise, acc_of  # L2 costs a few points (3-4 here)
+if not quick and args.seed == 0:  # the run the text describes: L2 costs a few points (3-4 here); quick runs
+    # (200 steps) and the full run with seeds 3-5 show no cost beyond the noise
+    assert noise < acc_of["1. CE"] - acc_of["1. CE + L2"] < 6 * noise, acc_of
 assert norm_of["CE + L2"] < 0.6 * norm_of["CE"], norm_of  # L2 shrinks the weights,
 assert norm_of["CE + label smoothing"] > 0.8 * norm_of["CE"], norm_of  # label smoothing does not
 stage_names = [name for name, _, _ in table if name.startswith("2.")]
 at_bayes = (3 if quick else 2) * noise  # quick, 80 steps: a plan may end 2 noise short (seed 8's warmup → cosine)
 assert all(abs(acc_of[name] - rule_accuracy) < at_bayes for name in stage_names), acc_of  # all at Bayes
 assert max(loss_of[n] for n in stage_names) - min(loss_of[n] for n in stage_names) < 0.03, loss_of
-# the LM learns the grammar first (loss about 1.5 by step 50) while its polarity guess is a coin toss...
+# the LM learns the grammar first (loss about 1.5 by step 50) while its polarity guess is near a coin toss...
 assert all(loss < 1.7 for loss in lm_loss_at_50.values()), lm_loss_at_50
-toss = 0.15 if quick else 0.1  # quick: 0.48-0.61 at step 50 over seeds 0-8
+toss = 0.15  # 0.48-0.61 at step 50 over seeds 0-8 (the first 50 steps are the same in both modes)
 assert all(abs(pretrained[s][1][1, 1] - 0.5) < toss for s in lm_seeds), {s: pretrained[s][1][:3] for s in lm_seeds}
 learned = 0.7 if quick else 0.95  # quick: 0.78-1.00 after 300 steps (seeds 0-8); full: above 0.95 after 800
 assert all(pretrained[s][1][-1, 1] > learned for s in lm_seeds), pretrained  # ...then every LM learns polarity
