@@ -12,7 +12,7 @@ import pytest
 
 import tinyllm as tl
 from tinyllm.models import LSTMLanguageModel, TextClassifier
-from tinyllm.train import StepOutput, evaluate, fit, lm_step
+from tinyllm.train import StepOutput, evaluate, fit, lm_step, supervised_step
 
 
 def _batches(n: int, seed: int, batch: int = 8, flip: bool = False) -> list[tuple[tl.Tensor, ...]]:
@@ -109,6 +109,7 @@ def _figure_ylabel(history: tl.train.History) -> str:
         ({"loss_fn": tl.nn.MSELoss()}, "mean squared error"),
         ({"loss_fn": functools.partial(tl.nn.functional.l1_loss, reduction="mean")}, "mean absolute error"),
         ({"loss_fn": lambda out, y: (out - y).abs().pow(3).mean()}, "loss (<lambda>)"),
+        ({"step_fn": functools.partial(supervised_step, loss_fn=tl.nn.functional.mse_loss)}, "mean squared error"),
     ],
 )
 def test_the_history_figure_names_the_loss_that_was_minimized(kwargs: dict, name: str) -> None:

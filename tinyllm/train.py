@@ -183,8 +183,8 @@ def loss_name(loss_fn: LossFn | None, step_fn: StepFn | None) -> str:
     fn = loss_fn if loss_fn is not None else step_fn
     if fn is None:
         return _LOSS_NAMES["cross_entropy"]
-    while isinstance(fn, functools.partial):
-        fn = fn.func
+    while isinstance(fn, functools.partial):  # a step with its loss bound in is named by that loss
+        fn = fn.keywords.get("loss_fn", fn.func)
     name = getattr(fn, "__name__", type(fn).__name__)
     return _LOSS_NAMES.get(name, f"loss ({name})")
 

@@ -405,10 +405,13 @@ class BPETokenizer(BaseTokenizer):
         if not isinstance(vocab_size, int) or isinstance(vocab_size, bool) or vocab_size < 256:
             raise ValueError(f"{fn}: vocab_size must be an int >= 256 (the bytes), not {vocab_size!r}")
         texts = _check_texts(fn, texts)
-        for i, text in enumerate(texts):
-            _check_unicode(fn, text, f" of text {i}")
         chunk_counts = Counter(chunk for text in texts for chunk in CHUNK_PATTERN.findall(text))
-        words = [list(chunk.encode("utf-8")) for chunk in chunk_counts]
+        try:
+            words = [list(chunk.encode("utf-8")) for chunk in chunk_counts]
+        except UnicodeEncodeError:  # find the text and the character, to name them
+            for i, text in enumerate(texts):
+                _check_unicode(fn, text, f" of text {i}")
+            raise
         counts = list(chunk_counts.values())
         # Pair counts are kept up to date instead of recounted: a merge only changes the
         # chunks that contain the pair, and `where` says which ones those are.
@@ -456,10 +459,13 @@ class BPETokenizer(BaseTokenizer):
     def encode(self, text: str) -> list[int]:
         """The token ids of ``text``: each chunk's UTF-8 bytes, merged in the order learned."""
         _check_text("BPETokenizer.encode", text)
-        _check_unicode("BPETokenizer.encode", text)
         ids = []
-        for chunk in CHUNK_PATTERN.findall(text):
-            ids += self._encode_chunk(chunk.encode("utf-8"))
+        try:
+            for chunk in CHUNK_PATTERN.findall(text):
+                ids += self._encode_chunk(chunk.encode("utf-8"))
+        except UnicodeEncodeError:
+            _check_unicode("BPETokenizer.encode", text)  # raises, naming the character
+            raise
         return ids
 
     def token_bytes(self, i: int) -> bytes:

@@ -69,20 +69,15 @@ class Linear(Function):
 
     def forward(self, x: Any, w: Any, b: Any = None) -> Any:
         self.x, self.w = x, w
-        if x.ndim == 2:  # (N, in) already
-            self.n = x.shape[0]
-            y = x @ w.T
-            if b is not None:
-                y += b
-            return y
         # one (N, in) @ (in, out) product: a stack of small products, as broadcasting
         # matmul over leading axes would run, is several times slower. N is spelled out:
         # reshape cannot infer -1 when in or out is 0
         self.n = math.prod(x.shape[:-1])
-        y = x.reshape(self.n, x.shape[-1]) @ w.T
+        flat = x.ndim == 2  # (N, in) already: no reshapes
+        y = (x if flat else x.reshape(self.n, x.shape[-1])) @ w.T
         if b is not None:
             y += b
-        return y.reshape(*x.shape[:-1], w.shape[0])
+        return y if flat else y.reshape(*x.shape[:-1], w.shape[0])
 
     def backward(self, gy: Any) -> tuple[Any, ...]:
         # BEGIN SOLUTION task=matmul

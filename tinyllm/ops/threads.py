@@ -13,7 +13,11 @@ pools on the same cores slow each other down. On a quiet 2-core machine, a small
 training step (``tinyllm bench``'s W2, medians of five alternating rounds) took 76.7 ms
 with BLAS on two threads and this pool off (the default), 88.2 ms with both on two, 96.2 ms
 with both on one, and 126.1 ms with BLAS on one and this pool on two: waking Python threads
-costs more than the split saves at these sizes. It may pay on machines with more cores and larger arrays; measure first.
+costs more than the split saves at these sizes. Switching BLAS to one thread only around the
+split ops (attention, GELU, layer norm) did not pay either: 12-18% slower with OpenBLAS's
+threads spinning, level with them put to sleep at once (``OPENBLAS_THREAD_TIMEOUT=4``), which
+slows every matrix product as much. It may pay on machines with more cores and larger
+arrays; measure first.
 GPU arrays never split: their kernels are parallel already.
 """
 
